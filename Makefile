@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test ui bench lock clean
+
+install: $(STAMP)
+
+# Exact versions come from requirements.lock (regenerate with `make lock`).
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . >/dev/null
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/ops-pipeline demo
+
+test: install
+	$(BIN)/pytest
+
+ui: install
+	$(BIN)/ops-pipeline ui
+
+bench: install
+	$(BIN)/ops-pipeline bench
+
+lock:
+	$(BIN)/pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -1,0 +1,98 @@
+"""`ops-pipeline`: generate sample data, run the pipeline, or both (demo)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+from ops_pipeline.settings import Settings
+
+DEMO_DAYS = 90
+DEMO_USERS = 6000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ops-pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="write a seeded sample landing folder")
+    gen.add_argument("--out", type=Path, help="landing folder to write (default: OPS_LANDING_DIR)")
+    gen.add_argument("--start", type=date.fromisoformat, help="first landing day (default: DAYS before today)")
+    gen.add_argument("--days", type=int, default=DEMO_DAYS)
+    gen.add_argument("--users", type=int, default=DEMO_USERS)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--incident", action="append", default=[], metavar="NAME[@YYYY-MM-DD]",
+                     help="inject a named incident (repeatable)")
+
+    run = commands.add_parser("run", help="ingest the landing folder and build everything downstream")
+    _add_location_args(run)
+    run.add_argument("--start", type=date.fromisoformat, help="first landing day to build")
+    run.add_argument("--end", type=date.fromisoformat, help="last landing day to build")
+
+    demo = commands.add_parser("demo", help="generate sample data into the landing folder if it is empty, then run")
+    _add_location_args(demo)
+
+    commands.add_parser("ui", help="start the Dagster UI (dagster dev) on workspace.yaml")
+
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if getattr(args, "landing", None):
+        settings = replace(settings, landing_dir=args.landing.resolve())
+    if getattr(args, "warehouse", None):
+        settings = replace(settings, warehouse=args.warehouse.resolve())
+    # The Dagster UI started by `make ui` reads this instance too.
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+
+    if args.command == "ui":
+        from ops_pipeline.pipeline import dagster_instance
+        from ops_pipeline.settings import PROJECT_ROOT
+
+        dagster_instance(settings)
+        workspace = str(PROJECT_ROOT / "workspace.yaml")
+        os.execvp("dagster", ["dagster", "dev", "-w", workspace])
+    if args.command == "generate":
+        out = (args.out or settings.landing_dir).resolve()
+        start = args.start or date.today() - timedelta(days=args.days)
+        return _generate(out, start, args.days, args.users, args.seed, args.incident)
+    if args.command == "demo" and not any(settings.landing_dir.glob("*/*")):
+        start = date.today() - timedelta(days=DEMO_DAYS)
+        _generate(settings.landing_dir, start, DEMO_DAYS, DEMO_USERS, 7, [])
+    return _run(settings, getattr(args, "start", None), getattr(args, "end", None))
+
+
+def _add_location_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--landing", type=Path, help="landing folder (default: OPS_LANDING_DIR or data/landing)")
+    parser.add_argument("--warehouse", type=Path, help="DuckDB file (default: OPS_WAREHOUSE or data/warehouse.duckdb)")
+
+
+def _generate(out: Path, start: date, days: int, users: int, seed: int, incidents: list[str]) -> int:
+    from ops_pipeline.generator import generate
+
+    print(f"Generating {days} days from {start} for {users:,} users into {out} ...")
+    manifest = generate(out, start, days, users, seed=seed, incidents=incidents, progress=sys.stderr.isatty())
+    totals = {source: sum(by_day.values()) for source, by_day in manifest["rows"].items()}
+    print("  rows written: " + ", ".join(f"{s} {n:,}" for s, n in totals.items()))
+    for incident in manifest.get("incidents", []):
+        print(f"  incident {incident['name']}: {incident['start']}..{incident['end']} {incident.get('slice', '')}")
+    return 0
+
+
+def _run(settings: Settings, start: date | None, end: date | None) -> int:
+    from ops_pipeline import report
+    from ops_pipeline.pipeline import PipelineError, run
+
+    try:
+        outcome = run(settings, start, end)
+    except PipelineError as error:
+        print(f"ops-pipeline: {error}", file=sys.stderr)
+        return 2
+    print(report.run_report(settings, outcome))
+    return 0 if outcome.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

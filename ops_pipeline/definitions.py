@@ -1,0 +1,35 @@
+"""The one Definitions object: the UI, the CLI and the tests all load it from here."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+
+from ops_pipeline.assets.dbt import build_dbt_assets
+from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs
+from ops_pipeline.partitions import daily_partitions
+from ops_pipeline.resources import build_resources
+from ops_pipeline.settings import Settings
+
+PIPELINE_JOB = "pipeline"
+
+
+def build_definitions(settings: Settings) -> Definitions:
+    partitions_def = daily_partitions(settings)
+    raw_assets = build_raw_assets(partitions_def)
+    dbt_models = build_dbt_assets(partitions_def)
+    pipeline = define_asset_job(
+        PIPELINE_JOB,
+        selection=AssetSelection.assets(*raw_assets, dbt_models),
+        description="Ingest the landing files of a range of days, then build everything downstream.",
+        partitions_def=partitions_def,
+    )
+    return Definitions(
+        assets=[*landing_specs(), *raw_assets, dbt_models],
+        jobs=[pipeline],
+        resources=build_resources(settings),
+        # DuckDB allows one writer: steps run one after another in the run's own process.
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,120 @@
+"""Run the pipeline job over the landing days found, and summarise what it did.
+
+The CLI calls these functions; they launch the same job of the same
+Definitions that the UI shows, on the same Dagster instance, so a command-line
+run appears in the UI with its logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from dagster import DagsterEventType, DagsterInstance
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from ops_pipeline import landing, warehouse
+from ops_pipeline.settings import Settings
+
+DAGSTER_YAML = """\
+# Instance used by both `make ui` and `ops-pipeline run`.
+telemetry:
+  enabled: false
+"""
+
+
+class PipelineError(Exception):
+    """A run that cannot start or did not succeed; the message says why."""
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    first_day: date
+    last_day: date
+    success: bool
+    failures: list[str] = field(default_factory=list)
+    materialized: list[str] = field(default_factory=list)
+
+
+def dagster_instance(settings: Settings) -> DagsterInstance:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return DagsterInstance.from_config(str(home))
+
+
+def landing_range(settings: Settings, start: date | None, end: date | None) -> tuple[date, date]:
+    """The first and last landing day to build: the files found, clipped to [start, end]."""
+    days = [d for d in landing.scan(settings.landing_dir).days() if (not start or d >= start) and (not end or d <= end)]
+    if not days:
+        where = f" between {start or '...'} and {end or '...'}" if start or end else ""
+        raise PipelineError(f"no landing files{where} in {settings.landing_dir}")
+    if days[0] < date.fromisoformat(settings.partition_start):
+        raise PipelineError(
+            f"landing day {days[0]} is before the first partition {settings.partition_start}; "
+            "set OPS_PARTITION_START earlier"
+        )
+    return start or days[0], end or days[-1]
+
+
+def run(settings: Settings, start: date | None = None, end: date | None = None) -> RunOutcome:
+    """Materialise every partition in the range, then everything downstream, in one run."""
+    from ops_pipeline.definitions import PIPELINE_JOB, build_definitions
+
+    first_day, last_day = landing_range(settings, start, end)
+    job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+    result = job.execute_in_process(
+        instance=dagster_instance(settings),
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
+        },
+        raise_on_error=False,
+    )
+    outcome = RunOutcome(result.run_id, first_day, last_day, result.success)
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            user_message = event.step_failure_data.user_failure_data
+            reason = user_message.description if user_message and user_message.description else (
+                error.message.strip() if error else "unknown error")
+            outcome.failures.append(f"{event.step_key}: {reason}")
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            key = event.asset_key.to_user_string()
+            if key not in outcome.materialized:
+                outcome.materialized.append(key)
+    if not outcome.success and not outcome.failures:
+        outcome.failures.append("the run failed; see its logs in the Dagster UI")
+    return outcome
+
+
+@dataclass
+class WarehouseSummary:
+    rows_by_source: dict[str, tuple[int, int, int]]  # source -> (read, loaded, quarantined)
+    quarantine_reasons: list[tuple[str, str, int]]
+    tables: list[tuple[str, str, int]]
+
+
+def summarise_warehouse(path: Path) -> WarehouseSummary:
+    with warehouse.connect(path, read_only=True) as conn:
+        rows = conn.execute(
+            "select source, sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
+            "from raw.ingestion_log group by source order by source"
+        ).fetchall()
+        reasons = conn.execute(
+            "select source, regexp_replace(reason, '[:] .*|[0-9]+', '', 'g') as kind, count(*) "
+            "from raw.quarantine group by all order by source, count(*) desc"
+        ).fetchall()
+        names = conn.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where schema_name not in ('raw') order by schema_name, table_name"
+        ).fetchall()
+        tables = [
+            (schema, table, conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0])
+            for schema, table in names
+        ]
+    return WarehouseSummary({s: (int(r), int(l), int(q)) for s, r, l, q in rows}, reasons, tables)

@@ -1,0 +1,33 @@
+"""Plain-text reports printed by the CLI."""
+
+from __future__ import annotations
+
+from ops_pipeline.pipeline import RunOutcome, summarise_warehouse
+from ops_pipeline.settings import Settings
+
+
+def run_report(settings: Settings, outcome: RunOutcome) -> str:
+    lines = [
+        f"Run {outcome.run_id} over landing days {outcome.first_day} .. {outcome.last_day}: "
+        + ("succeeded" if outcome.success else "FAILED"),
+    ]
+    for failure in outcome.failures:
+        lines.append(f"  failure: {failure}")
+    if settings.warehouse.exists():
+        summary = summarise_warehouse(settings.warehouse)
+        lines += ["", "Sources (all landing days in the warehouse):",
+                  f"  {'source':<14}{'rows read':>12}{'loaded':>12}{'quarantined':>13}"]
+        for source, (read, loaded, quarantined) in summary.rows_by_source.items():
+            lines.append(f"  {source:<14}{read:>12,}{loaded:>12,}{quarantined:>13,}")
+        if summary.quarantine_reasons:
+            lines += ["", "Quarantined rows by reason (details in raw.quarantine):"]
+            lines += [f"  {source:<14}{count:>8,}  {kind.strip()}" for source, kind, count in summary.quarantine_reasons]
+        lines += ["", "Tables built:"]
+        lines += [f"  {schema}.{table}: {count:,} rows" for schema, table, count in summary.tables]
+    lines += [
+        "",
+        f"Assets materialised in this run: {len(outcome.materialized)}",
+        f"Warehouse: {settings.warehouse}",
+        "Open the UI: make ui, then http://127.0.0.1:3000 (this run is listed under Runs).",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,25 @@
+"""Dagster resources, configured from Settings (which reads the environment)."""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from ops_pipeline.dbt_project import dbt_project
+from ops_pipeline.settings import Settings
+
+
+class OpsSettings(ConfigurableResource):
+    """Where the landing files are and which time zone business days use."""
+
+    landing_dir: str
+    timezone: str
+
+
+def build_resources(settings: Settings) -> dict:
+    return {
+        "duckdb": DuckDBResource(database=str(settings.warehouse)),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+        "ops": OpsSettings(landing_dir=str(settings.landing_dir), timezone=settings.timezone),
+    }
