@@ -1,7 +1,5 @@
 """Raw -> staging -> marts: the dbt project as Dagster assets."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping
 from typing import Any

@@ -1,7 +1,5 @@
 """Landing -> raw: one daily-partitioned asset per source."""
 
-from __future__ import annotations
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,

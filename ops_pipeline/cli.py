@@ -32,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     _add_location_args(run)
     run.add_argument("--start", type=date.fromisoformat, help="first landing day to build")
     run.add_argument("--end", type=date.fromisoformat, help="last landing day to build")
+    for sub in (run, demo := commands.add_parser(
+            "demo", help="generate sample data into the landing folder if it is empty, then run")):
+        sub.add_argument("-v", "--verbose", action="store_true", help="show Dagster and dbt logs as they happen")
 
-    demo = commands.add_parser("demo", help="generate sample data into the landing folder if it is empty, then run")
     _add_location_args(demo)
 
     commands.add_parser("ui", help="start the Dagster UI (dagster dev) on workspace.yaml")
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo" and not any(settings.landing_dir.glob("*/*")):
         start = date.today() - timedelta(days=DEMO_DAYS)
         _generate(settings.landing_dir, start, DEMO_DAYS, DEMO_USERS, 7, [])
-    return _run(settings, getattr(args, "start", None), getattr(args, "end", None))
+    return _run(settings, getattr(args, "start", None), getattr(args, "end", None), args.verbose)
 
 
 def _add_location_args(parser: argparse.ArgumentParser) -> None:
@@ -81,12 +83,14 @@ def _generate(out: Path, start: date, days: int, users: int, seed: int, incident
     return 0
 
 
-def _run(settings: Settings, start: date | None, end: date | None) -> int:
+def _run(settings: Settings, start: date | None, end: date | None, verbose: bool) -> int:
     from ops_pipeline import report
     from ops_pipeline.pipeline import PipelineError, run
 
+    log_file = None if verbose else settings.warehouse.parent / "logs" / "last_run.log"
+    print("Running the pipeline" + (f" (logs: {log_file})" if log_file else "") + " ...", flush=True)
     try:
-        outcome = run(settings, start, end)
+        outcome = run(settings, start, end, log_file)
     except PipelineError as error:
         print(f"ops-pipeline: {error}", file=sys.stderr)
         return 2

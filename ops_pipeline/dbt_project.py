@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
 from ops_pipeline.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+# The dbt installed beside this Python, even when the venv is not on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() \
+    else shutil.which("dbt") or "dbt"
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
 def _sources_newer_than(path: Path) -> bool:
@@ -23,5 +33,5 @@ def ensure_manifest() -> Path:
     """(Re)parse the dbt project when its manifest is missing or older than its files."""
     manifest = dbt_project.manifest_path
     if not manifest.exists() or _sources_newer_than(manifest):
-        dbt_project.preparer.prepare(dbt_project)
+        dbt_resource().cli(["parse", "--quiet"], manifest={}, target_path=manifest.parent).wait()
     return manifest

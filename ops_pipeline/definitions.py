@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+import warnings
+
+from dagster import AssetSelection, BetaWarning, Definitions, define_asset_job, in_process_executor
 
 from ops_pipeline.assets.dbt import build_dbt_assets
 from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs
@@ -11,6 +13,9 @@ from ops_pipeline.resources import build_resources
 from ops_pipeline.settings import Settings
 
 PIPELINE_JOB = "pipeline"
+
+# Single-run backfill policies are marked beta; they are the point of the design here.
+warnings.filterwarnings("ignore", category=BetaWarning)
 
 
 def build_definitions(settings: Settings) -> Definitions:

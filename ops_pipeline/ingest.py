@@ -207,7 +207,7 @@ def _read_csv(conn, literal: str) -> None:
     )
     # DuckDB reports rejected records by file line; the header is line 1.
     conn.execute(
-        "insert into _malformed select line - 1, 'malformed CSV record: ' || string_agg(error_message, '; '), "
+        "insert into _malformed select line - 1, 'malformed CSV record: ' || string_agg(error_message, ' / '), "
         "json_object('line', any_value(csv_line)) from _csv_rejects group by line"
     )
     rejected = conn.execute("select count(*) from _malformed").fetchone()[0]
@@ -338,26 +338,26 @@ def _column_reasons(column: Column) -> list[str]:
 def _source_reasons(source: str, timezone_name: str) -> list[str]:
     if source == "events":
         return [
-            f"case when platform not in ({_sql_list(EVENT_PLATFORMS)}) then 'unknown platform ' || {_quoted('platform')} end",
+            f"case when platform not in ({_sql_list(EVENT_PLATFORMS)}) then 'unknown platform: ' || v_platform end",
             f"case when cast(event_time at time zone '{timezone_name}' as date) > $landing_date + 1 "
-            "then 'event_time ' || v_event_time || ' is more than one day after landing day ' || $landing_date end",
+            "then 'event_time more than one day after landing day: ' || v_event_time || ' landed ' || $landing_date end",
         ]
     if source == "orders":
         return [
-            f"case when status not in ({_sql_list(ORDER_STATUSES)}) then 'unknown status ' || {_quoted('status')} end",
+            f"case when status not in ({_sql_list(ORDER_STATUSES)}) then 'unknown status: ' || v_status end",
             "case when status in ('paid', 'refunded') and paid_at is null and v_paid_at is null "
             "then 'status ' || status || ' without paid_at' end",
             "case when status = 'refunded' and refunded_at is null and v_refunded_at is null "
             "then 'status refunded without refunded_at' end",
-            "case when upper(v_currency) <> 'CNY' then 'currency ' || v_currency || ' is not CNY' end",
-            "case when refund_amount > amount then 'refund_amount ' || v_refund_amount || ' above amount ' || v_amount end",
+            "case when upper(v_currency) <> 'CNY' then 'currency is not CNY: ' || v_currency end",
+            "case when refund_amount > amount then 'refund_amount above amount: ' || v_refund_amount || ' > ' || v_amount end",
         ]
     if source == "channel_spend":
-        return ["case when clicks > impressions then 'clicks ' || clicks || ' above impressions ' || impressions end"]
+        return ["case when clicks > impressions then 'clicks above impressions: ' || clicks || ' > ' || impressions end"]
     if source == "content":
-        return ["case when clicks > exposures then 'clicks ' || clicks || ' above exposures ' || exposures end"]
+        return ["case when clicks > exposures then 'clicks above exposures: ' || clicks || ' > ' || exposures end"]
     if source == "kol_posts":
-        return ["case when audience_match > 1 then 'audience_match ' || v_audience_match || ' above 1' end"]
+        return ["case when audience_match > 1 then 'audience_match above 1: ' || v_audience_match end"]
     return []
 
 
@@ -373,10 +373,6 @@ def _sql_str(text: str) -> str:
 
 def _sql_list(values) -> str:
     return ", ".join(_sql_str(v) for v in values)
-
-
-def _quoted(column: str) -> str:
-    return f"'''' || v_{column} || ''''"
 
 
 def _pairs(names: list[str]) -> str:

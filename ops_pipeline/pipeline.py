@@ -7,6 +7,7 @@ run appears in the UI with its logs.
 
 from __future__ import annotations
 
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,6 +37,17 @@ class RunOutcome:
     success: bool
     failures: list[str] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
+    log_file: Path | None = None
+
+
+@contextmanager
+def _console_to(log_file: Path | None):
+    if log_file is None:
+        yield
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "w", encoding="utf-8") as sink, redirect_stdout(sink), redirect_stderr(sink):
+        yield
 
 
 def dagster_instance(settings: Settings) -> DagsterInstance:
@@ -61,21 +73,28 @@ def landing_range(settings: Settings, start: date | None, end: date | None) -> t
     return start or days[0], end or days[-1]
 
 
-def run(settings: Settings, start: date | None = None, end: date | None = None) -> RunOutcome:
-    """Materialise every partition in the range, then everything downstream, in one run."""
+def run(
+    settings: Settings, start: date | None = None, end: date | None = None, log_file: Path | None = None
+) -> RunOutcome:
+    """Materialise every partition in the range, then everything downstream, in one run.
+
+    With log_file, the run's console output (Dagster and dbt logs) goes there
+    instead of the terminal; the same logs are kept by the Dagster instance.
+    """
     from ops_pipeline.definitions import PIPELINE_JOB, build_definitions
 
     first_day, last_day = landing_range(settings, start, end)
     job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
-    result = job.execute_in_process(
-        instance=dagster_instance(settings),
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
-        },
-        raise_on_error=False,
-    )
-    outcome = RunOutcome(result.run_id, first_day, last_day, result.success)
+    with _console_to(log_file):
+        result = job.execute_in_process(
+            instance=dagster_instance(settings),
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
+            },
+            raise_on_error=False,
+        )
+    outcome = RunOutcome(result.run_id, first_day, last_day, result.success, log_file=log_file)
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
@@ -106,8 +125,9 @@ def summarise_warehouse(path: Path) -> WarehouseSummary:
             "from raw.ingestion_log group by source order by source"
         ).fetchall()
         reasons = conn.execute(
-            "select source, regexp_replace(reason, '[:] .*|[0-9]+', '', 'g') as kind, count(*) "
-            "from raw.quarantine group by all order by source, count(*) desc"
+            "select source, kind, count(*) from (select source, "
+            "unnest(string_split(reason, '; ')).split(': ')[1] as kind from raw.quarantine) "
+            "group by all order by source, count(*) desc"
         ).fetchall()
         names = conn.execute(
             "select schema_name, table_name from duckdb_tables() "

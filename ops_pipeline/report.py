@@ -28,6 +28,7 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
         "",
         f"Assets materialised in this run: {len(outcome.materialized)}",
         f"Warehouse: {settings.warehouse}",
+        *([f"Run log: {outcome.log_file}"] if outcome.log_file else []),
         "Open the UI: make ui, then http://127.0.0.1:3000 (this run is listed under Runs).",
     ]
     return "\n".join(lines)

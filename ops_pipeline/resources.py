@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dagster import ConfigurableResource
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from ops_pipeline.dbt_project import dbt_project
+from ops_pipeline.dbt_project import dbt_resource
 from ops_pipeline.settings import Settings
 
 
@@ -20,6 +19,6 @@ class OpsSettings(ConfigurableResource):
 def build_resources(settings: Settings) -> dict:
     return {
         "duckdb": DuckDBResource(database=str(settings.warehouse)),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": dbt_resource(),
         "ops": OpsSettings(landing_dir=str(settings.landing_dir), timezone=settings.timezone),
     }
