@@ -1,0 +1,15 @@
+{#
+    The business date of a timestamptz column: its calendar day in the
+    reporting time zone (var timezone). `at time zone` on a timestamptz yields
+    the local wall-clock timestamp on both DuckDB and PostgreSQL.
+
+    {{ business_date('event_time') }}
+    -> cast((event_time at time zone 'Asia/Shanghai') as date)
+#}
+{% macro business_date(column) -%}
+    {{ return(adapter.dispatch('business_date', 'ops_pipeline')(column)) }}
+{%- endmacro %}
+
+{% macro default__business_date(column) -%}
+    cast(({{ column }} at time zone '{{ var("timezone") }}') as date)
+{%- endmacro %}

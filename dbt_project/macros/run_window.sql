@@ -1,0 +1,58 @@
+{#
+    The landing-day window of the current run, from vars min_date / max_date
+    ('YYYY-MM-DD', passed by Dagster; null = full build).
+
+    window_start(): the first business date an incremental run recomputes,
+    min_date - lookback_days, as a SQL date literal; none on a full build.
+    window_start(extra_days=1) moves it further back, e.g. to bound a scan on
+    a UTC timestamp whose business date may be a day later.
+
+    window_end(): max_date as a SQL date literal, or none.
+
+    Both are rendered in Jinja to `cast('YYYY-MM-DD' as date)`, which every
+    database reads the same way.
+#}
+{% macro _run_window_date(var_name) -%}
+    {%- set value = var(var_name, none) -%}
+    {%- if value is none or (value | string | trim) in ('', 'None', 'null') -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = value | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
+        {{ exceptions.raise_compiler_error("var " ~ var_name ~ " must be a date 'YYYY-MM-DD' or null, got: " ~ text) }}
+    {%- endif -%}
+    {{ return(modules.datetime.date.fromisoformat(text)) }}
+{%- endmacro %}
+
+{% macro _date_literal(day) -%}
+    {{ return("cast('" ~ day.isoformat() ~ "' as date)") }}
+{%- endmacro %}
+
+{% macro window_start(extra_days=0) -%}
+    {%- set min_date = _run_window_date('min_date') -%}
+    {%- if min_date is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set days_back = (var('lookback_days') | int) + (extra_days | int) -%}
+    {{ return(_date_literal(min_date - modules.datetime.timedelta(days=days_back))) }}
+{%- endmacro %}
+
+{% macro window_end() -%}
+    {%- set max_date = _run_window_date('max_date') -%}
+    {%- if max_date is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(_date_literal(max_date)) }}
+{%- endmacro %}
+
+{#
+    incremental_predicates for a delete+insert model keyed on a business date:
+    bounds the delete to the recomputed window (none on a full build).
+#}
+{% macro window_predicates(date_column) -%}
+    {%- set start = window_start() -%}
+    {%- if start is none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return([date_column ~ " >= " ~ start]) }}
+{%- endmacro %}

@@ -1,0 +1,72 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'content') }}
+
+),
+
+renamed as (
+
+    select
+        "date" as stat_date,
+        content_id,
+        platform,
+        title,
+        "format" as content_format,
+        published_at,
+        exposures,
+        clicks,
+        reads,
+        dwell_seconds_total,
+        likes,
+        comments,
+        shares,
+        new_followers,
+        _landing_date as landing_date,
+        _file as landing_file,
+        _row_number as landing_row_number
+
+    from source
+
+),
+
+versioned as (
+
+    -- a later delivery restates the day of an item
+    select
+        *,
+        row_number() over (
+            partition by stat_date, content_id, platform
+            order by landing_date desc, landing_file desc, landing_row_number desc
+        ) as version_rank
+
+    from renamed
+
+),
+
+final as (
+
+    select
+        stat_date,
+        content_id,
+        platform,
+        title,
+        content_format,
+        published_at,
+        exposures,
+        clicks,
+        reads,
+        dwell_seconds_total,
+        likes,
+        comments,
+        shares,
+        new_followers,
+        landing_date
+
+    from versioned
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,106 @@
+{#
+    One row per event_id, on its business date. Incremental by business date:
+    a run with var min_date recomputes every event_date >= min_date -
+    lookback_days (delete+insert on event_date), so a late event landing on
+    D+1 lands on its own date D. Without min_date, every date is recomputed.
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_date',
+        incremental_predicates=window_predicates('event_date'),
+        on_schema_change='fail',
+    )
+}}
+
+{%- set recompute_window = is_incremental() and window_start() is not none %}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'events') }}
+    {%- if recompute_window %}
+    -- a business date starts up to a day before its UTC date: scan one day more
+    where event_time >= {{ window_start(extra_days=1) }}
+    {%- endif %}
+
+),
+
+renamed as (
+
+    select
+        event_id,
+        event_time,
+        {{ business_date('event_time') }} as event_date,
+        event_name,
+        device_id,
+        user_id,
+        platform,
+        app_version,
+        channel,
+        campaign_id,
+        region,
+        session_id,
+        content_id,
+        order_id,
+        properties,
+        _landing_date as landing_date,
+        _file as landing_file,
+        _row_number as landing_row_number
+
+    from source
+
+),
+
+deduplicated as (
+
+    -- SDK retries resend an event: keep the first delivered copy
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by landing_date, landing_file, landing_row_number
+        ) as copy_number
+
+    from renamed
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_time,
+        event_date,
+        event_name,
+        device_id,
+        user_id,
+        platform,
+        app_version,
+        channel,
+        campaign_id,
+        region,
+        session_id,
+        content_id,
+        order_id,
+        properties,
+        landing_date
+
+    from deduplicated
+    where copy_number = 1
+    {%- if recompute_window %}
+        and event_date >= {{ window_start() }}
+        -- a copy already kept on a date before the window stays the only one
+        and not exists (
+            select 1
+            from {{ this }} as kept
+            where kept.event_id = deduplicated.event_id
+                and kept.event_date < {{ window_start() }}
+        )
+    {%- endif %}
+
+)
+
+select * from final
