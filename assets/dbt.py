@@ -1,10 +1,12 @@
 """Raw -> staging -> marts: the dbt project as Dagster assets."""
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, BackfillPolicy, PartitionsDefinition
+from dagster_duckdb import DuckDBResource
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from ops_pipeline.dbt_project import dbt_project, ensure_manifest
@@ -40,7 +42,9 @@ def build_dbt_assets(partitions_def: PartitionsDefinition) -> AssetsDefinition:
         partitions_def=partitions_def,
         backfill_policy=BackfillPolicy.single_run(),
     )
-    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, ops: OpsSettings):
+    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, ops: OpsSettings):
+        # profiles.yml reads the warehouse path from the environment of the dbt process.
+        os.environ["OPS_WAREHOUSE"] = duckdb.database
         first_day, last_day = landing_days_of(*context.partition_time_window)
         dbt_vars = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat(), "timezone": ops.timezone}
         yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

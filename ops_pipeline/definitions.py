@@ -26,7 +26,6 @@ def build_definitions(settings: Settings) -> Definitions:
         PIPELINE_JOB,
         selection=AssetSelection.assets(*raw_assets, dbt_models),
         description="Ingest the landing files of a range of days, then build everything downstream.",
-        partitions_def=partitions_def,
     )
     return Definitions(
         assets=[*landing_specs(), *raw_assets, dbt_models],

@@ -1,0 +1,53 @@
+"""The Definitions load, draw landing -> raw -> staging, and materialise for real."""
+
+from dataclasses import replace
+from datetime import date
+
+import duckdb
+from dagster import AssetKey, DagsterInstance
+
+from ops_pipeline.definitions import PIPELINE_JOB, build_definitions, defs
+from ops_pipeline.settings import Settings
+from tests.test_ingest import EVENT_HEADER, GOOD_EVENT, write_csv
+
+
+def test_definitions_load_with_descriptions_and_lineage():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    for source in ("events", "orders", "users", "channel_spend", "kol_posts", "content"):
+        assert f"landing/{source}" in keys and f"raw/{source}" in keys
+    assert "staging/stg_tracking__events" in keys
+    raw_events = graph.get(AssetKey(["raw", "events"]))
+    assert AssetKey(["landing", "events"]) in raw_events.parent_keys
+    staging_events = graph.get(AssetKey(["staging", "stg_tracking__events"]))
+    assert AssetKey(["raw", "events"]) in staging_events.parent_keys
+    assert staging_events.group_name == "staging"
+    for spec in defs.resolve_all_asset_specs():
+        assert spec.description, f"{spec.key.to_user_string()} has no description"
+
+
+def test_pipeline_job_runs_a_partition_range_in_one_run(tmp_path):
+    landing_dir = tmp_path / "landing"
+    write_csv(landing_dir / "events/2026-11-01.csv", EVENT_HEADER, [GOOD_EVENT])
+    # a late event of Nov 1 landing on Nov 2, and an SDK retry of it
+    late = ["e2", "2026-11-01T15:00:00Z", "page_view", "d1", "", "ios", ""]
+    write_csv(landing_dir / "events/2026-11-02.csv", EVENT_HEADER, [late, late])
+    settings = replace(Settings.from_env(), landing_dir=landing_dir, warehouse=tmp_path / "wh.duckdb",
+                       dagster_home=tmp_path / "dagster_home", partition_start="2026-10-01")
+    job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+    instance = DagsterInstance.ephemeral()
+    result = job.execute_in_process(
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": "2026-11-01",
+              "dagster/asset_partition_range_end": "2026-11-02"},
+    )
+    assert result.success
+    runs = instance.get_runs()
+    assert len(runs) == 1
+    materialized = instance.get_materialized_partitions(AssetKey(["raw", "events"]))
+    assert materialized == {"2026-11-01", "2026-11-02"}
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
+        rows = conn.execute(
+            "select event_id, event_date, landing_date from staging.stg_tracking__events order by 1"
+        ).fetchall()
+    assert rows == [("e1", date(2026, 11, 1), date(2026, 11, 1)), ("e2", date(2026, 11, 1), date(2026, 11, 2))]
