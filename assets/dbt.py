@@ -2,10 +2,18 @@
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, BackfillPolicy, PartitionsDefinition
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    MetadataValue,
+    Output,
+    PartitionsDefinition,
+)
 from dagster_duckdb import DuckDBResource
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
@@ -30,6 +38,33 @@ class OpsDbtTranslator(DagsterDbtTranslator):
         return folders[0] if folders else "dbt"
 
 
+# Marts whose materialisations carry a preview in the UI.
+PREVIEWS = {
+    "kpi_daily": "select * from marts.kpi_daily order by date desc limit 14",
+    "channel_daily": "select * from marts.channel_daily where date = (select max(date) from marts.channel_daily) "
+    "order by spend desc nulls last limit 10",
+    "kol_scorecard": "select * from marts.kol_scorecard order by score desc nulls last limit 10",
+}
+
+
+def with_table_metadata(context: AssetExecutionContext, events: list, conn) -> Iterator:
+    """Add dagster/row_count to every built table, and a preview to the headline marts."""
+    tables = {(schema, name) for schema, name in conn.execute(
+        "select schema_name, table_name from duckdb_tables()").fetchall()}
+    for event in events:
+        if isinstance(event, Output):
+            schema, name = context.asset_key_for_output(event.output_name).path[-2:]
+            metadata = dict(event.metadata)
+            if (schema, name) in tables:
+                metadata["dagster/row_count"] = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            if name in PREVIEWS and (schema, name) in tables:
+                preview = conn.execute(PREVIEWS[name]).df()
+                metadata["preview"] = MetadataValue.md(preview.to_markdown(index=False, floatfmt=".4g"))
+            event = Output(event.value, output_name=event.output_name, metadata=metadata,
+                           data_version=event.data_version, tags=event.tags)
+        yield event
+
+
 def build_dbt_assets(partitions_def: PartitionsDefinition) -> AssetsDefinition:
     ensure_manifest()
 
@@ -47,6 +82,10 @@ def build_dbt_assets(partitions_def: PartitionsDefinition) -> AssetsDefinition:
         os.environ["OPS_WAREHOUSE"] = duckdb.database
         first_day, last_day = landing_days_of(*context.partition_time_window)
         dbt_vars = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat(), "timezone": ops.timezone}
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        # DuckDB has one writer: collect dbt's events (its logs still stream live), then read the
+        # row counts once dbt has released the warehouse.
+        events = list(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream())
+        with duckdb.get_connection() as conn:
+            yield from with_table_metadata(context, events, conn)
 
     return dbt_models

@@ -36,6 +36,25 @@ def landing_specs() -> list[AssetSpec]:
     ]
 
 
+def ledger_specs() -> list[AssetSpec]:
+    """raw.quarantine and raw.ingestion_log, written by every raw asset as it loads."""
+    written_by = [AssetKey(["raw", name]) for name in SOURCES]
+    return [
+        AssetSpec(
+            key=AssetKey(["raw", "quarantine"]),
+            description="Rows that broke the source contract: source, file, row_number, a readable reason "
+            "and the record as JSON (personal data hashed). Nothing is dropped silently.",
+            deps=written_by, group_name="raw", kinds={"duckdb"},
+        ),
+        AssetSpec(
+            key=AssetKey(["raw", "ingestion_log"]),
+            description="One row per ingested file: source, file, landing_date, sha256, rows_read, rows_loaded, "
+            "rows_quarantined, ingested_at; rows_read = rows_loaded + rows_quarantined.",
+            deps=written_by, group_name="raw", kinds={"duckdb"},
+        ),
+    ]
+
+
 def build_raw_assets(partitions_def: PartitionsDefinition) -> list[AssetsDefinition]:
     return [_raw_asset(name, partitions_def) for name in SOURCES]
 

@@ -7,7 +7,7 @@ import warnings
 from dagster import AssetSelection, BetaWarning, Definitions, define_asset_job, in_process_executor
 
 from ops_pipeline.assets.dbt import build_dbt_assets
-from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs
+from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs, ledger_specs
 from ops_pipeline.partitions import daily_partitions
 from ops_pipeline.resources import build_resources
 from ops_pipeline.settings import Settings
@@ -28,7 +28,7 @@ def build_definitions(settings: Settings) -> Definitions:
         description="Ingest the landing files of a range of days, then build everything downstream.",
     )
     return Definitions(
-        assets=[*landing_specs(), *raw_assets, dbt_models],
+        assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models],
         jobs=[pipeline],
         resources=build_resources(settings),
         # DuckDB allows one writer: steps run one after another in the run's own process.

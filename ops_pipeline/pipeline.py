@@ -116,6 +116,26 @@ class WarehouseSummary:
     rows_by_source: dict[str, tuple[int, int, int]]  # source -> (read, loaded, quarantined)
     quarantine_reasons: list[tuple[str, str, int]]
     tables: list[tuple[str, str, int]]
+    headlines: dict[str, object] = field(default_factory=dict)
+
+
+HEADLINE_SQL = {
+    "kpi": "select date, dau, paid_gmv, pay_rate, visit_to_pay_rate from marts.kpi_daily order by date desc limit 1",
+    "best_channel": "select channel, sum(paid_gmv) / nullif(sum(spend), 0) as roas from marts.channel_daily "
+    "where date = (select max(date) from marts.kpi_daily) and spend > 0 group by channel "
+    "order by roas desc nulls last limit 1",
+    "top_kol": "select kol_id, kol_name, score, tier from marts.kol_scorecard order by score desc nulls last limit 1",
+}
+
+
+def _headlines(conn, tables: set[str]) -> dict[str, object]:
+    """The last day's headline numbers, from the marts that exist."""
+    needed = {"kpi": "kpi_daily", "best_channel": "channel_daily", "top_kol": "kol_scorecard"}
+    return {
+        name: conn.execute(sql).fetchone()
+        for name, sql in HEADLINE_SQL.items()
+        if needed[name] in tables
+    }
 
 
 def summarise_warehouse(path: Path) -> WarehouseSummary:
@@ -137,4 +157,5 @@ def summarise_warehouse(path: Path) -> WarehouseSummary:
             (schema, table, conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0])
             for schema, table in names
         ]
-    return WarehouseSummary({s: (int(r), int(l), int(q)) for s, r, l, q in rows}, reasons, tables)
+        headlines = _headlines(conn, {table for schema, table, _ in tables if schema == "marts"})
+    return WarehouseSummary({s: (int(r), int(l), int(q)) for s, r, l, q in rows}, reasons, tables, headlines)

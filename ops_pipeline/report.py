@@ -22,6 +22,7 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
         if summary.quarantine_reasons:
             lines += ["", "Quarantined rows by reason (details in raw.quarantine):"]
             lines += [f"  {source:<14}{count:>8,}  {kind.strip()}" for source, kind, count in summary.quarantine_reasons]
+        lines += _headline_lines(summary.headlines)
         lines += ["", "Tables built:"]
         lines += [f"  {schema}.{table}: {count:,} rows" for schema, table, count in summary.tables]
     lines += [
@@ -32,3 +33,23 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
         "Open the UI: make ui, then http://127.0.0.1:3000 (this run is listed under Runs).",
     ]
     return "\n".join(lines)
+
+
+def _headline_lines(headlines: dict) -> list[str]:
+    if not headlines.get("kpi"):
+        return []
+    day, dau, paid_gmv, pay_rate, visit_to_pay = headlines["kpi"]
+    lines = ["", f"Headline numbers of {day}:",
+             f"  DAU {dau:,}   paid GMV ¥{paid_gmv or 0:,.2f}   pay rate {_pct(pay_rate)}   "
+             f"visit-to-pay {_pct(visit_to_pay)}"]
+    if headlines.get("best_channel"):
+        channel, roas = headlines["best_channel"]
+        lines.append(f"  best channel by ROAS: {channel} ({roas:.2f})")
+    if headlines.get("top_kol"):
+        kol_id, kol_name, score, tier = headlines["top_kol"]
+        lines.append(f"  top KOL: {kol_name or kol_id} ({kol_id}), score {score:.1f}, tier {tier}")
+    return lines
+
+
+def _pct(ratio) -> str:
+    return "n/a" if ratio is None else f"{ratio:.2%}"
