@@ -17,20 +17,22 @@ WEYL_STEPS = {
     "channel": 0.6180339887498949,  # golden ratio - 1
     "register": 0.4142135623730951,  # sqrt(2) - 1
     "delay": 0.7320508075688772,  # sqrt(3) - 1
-    "platform": 0.2360679774997898,  # sqrt(5) - 2
 }
 
 
-def systematic(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
+def systematic(rng: np.random.Generator, p: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask with P(mask[i]) == p[i] exactly and sum(mask) == round(sum(p)) +- 1.
 
-    Systematic sampling over a random permutation: one uniform offset, one pick
-    each time the running sum of probabilities crosses an integer.
+    Systematic sampling: one uniform offset, one pick each time the running sum of
+    probabilities crosses an integer. Over a random permutation by default; with a
+    `key`, over the units sorted by it, which also balances the sample on the key
+    (implicit stratification: e.g. today's visitors always hold their fair share of
+    big buyers, so orders do not swing with who happened to come by).
     """
     n = len(p)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    order = rng.permutation(n)
+    order = rng.permutation(n) if key is None else np.argsort(key, kind="stable")
     offset = rng.random()
     running = np.cumsum(np.clip(p[order], 0.0, 1.0)) + offset
     previous = np.concatenate(([offset], running[:-1]))
@@ -86,7 +88,9 @@ def stratified_lognormal(rng: np.random.Generator, n: int, median: float, sigma:
     """
     if n == 0:
         return np.zeros(0)
-    u = (rng.permutation(n) + rng.random(n)) / n
+    # Jitter only around the middle of each stratum: the top stratum of a lognormal
+    # is wide, and a full-width draw there is what makes a small day's sum jump.
+    u = (rng.permutation(n) + 0.5 + 0.5 * (rng.random(n) - 0.5)) / n
     return median * np.exp(sigma * norm_ppf(u))
 
 
