@@ -1,0 +1,79 @@
+{#
+    One row per reporting date, from the first landing day to the last
+    complete date (the latest landing day built), both taken from what landed:
+    raw.ingestion_log, and the landing days of the raw tables themselves
+    (rows loaded without an ingestion log entry still count). Daily company
+    tables (activity_daily) have exactly these rows; event-derived marts stop
+    at the last one.
+#}
+{{ config(materialized='table') }}
+
+{%- set raw_tables = ['events', 'orders', 'users', 'channel_spend', 'kol_posts', 'content'] %}
+
+with
+
+landing_days as (
+
+    select landing_date from {{ source('raw', 'ingestion_log') }}
+    {%- for table in raw_tables %}
+
+    union all
+
+    select min(_landing_date) as landing_date from {{ source('raw', table) }}
+
+    union all
+
+    select max(_landing_date) as landing_date from {{ source('raw', table) }}
+    {%- endfor %}
+
+),
+
+bounds as (
+
+    select
+        min(landing_date) as first_date,
+        max(landing_date) as last_date
+
+    from landing_days
+
+),
+
+digits as (
+
+    select 0 as digit
+    {%- for digit in range(1, 10) %}
+    union all select {{ digit }}
+    {%- endfor %}
+
+),
+
+day_numbers as (
+
+    -- 0 .. 99999: enough for 270 years of days
+    select
+        ones.digit
+        + 10 * tens.digit
+        + 100 * hundreds.digit
+        + 1000 * thousands.digit
+        + 10000 * ten_thousands.digit as day_number
+
+    from digits as ones
+    cross join digits as tens
+    cross join digits as hundreds
+    cross join digits as thousands
+    cross join digits as ten_thousands
+
+),
+
+final as (
+
+    select
+        {{ add_days('bounds.first_date', 'day_numbers.day_number') }} as date
+
+    from bounds
+    inner join day_numbers
+        on day_numbers.day_number <= {{ dbt.datediff('bounds.first_date', 'bounds.last_date', 'day') }}
+
+)
+
+select * from final

@@ -1,0 +1,44 @@
+{#
+    Distinct pay_success times per business date x device x user_id as sent
+    (null while anonymous): what content_daily needs to find the payers among
+    an item's viewers. person_id is resolved in the mart. Incremental like
+    int_device_days_aggregated.
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_run_window('event_date') }}",
+        on_schema_change='fail',
+    )
+}}
+
+{%- set recompute_window = is_incremental() and window_start() is not none %}
+
+with
+
+events as (
+
+    select * from {{ ref('stg_tracking__events') }}
+    where event_name = 'pay_success'
+    {%- if recompute_window %}
+        and event_date >= {{ window_start() }}
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        event_date,
+        device_id,
+        user_id,
+        event_time as paid_at,
+        count(*) as events
+
+    from events
+    group by event_date, device_id, user_id, event_time
+
+)
+
+select * from final
