@@ -5,20 +5,12 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    AssetsDefinition,
-    BackfillPolicy,
-    MetadataValue,
-    Output,
-    PartitionsDefinition,
-)
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MetadataValue, Output
 from dagster_duckdb import DuckDBResource
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from ops_pipeline.dbt_project import dbt_project, ensure_manifest
-from ops_pipeline.partitions import landing_days_of
+from ops_pipeline.partitions import run_window
 from ops_pipeline.resources import OpsSettings
 
 
@@ -65,7 +57,7 @@ def with_table_metadata(context: AssetExecutionContext, events: list, conn) -> I
         yield event
 
 
-def build_dbt_assets(partitions_def: PartitionsDefinition) -> AssetsDefinition:
+def build_dbt_assets() -> AssetsDefinition:
     ensure_manifest()
 
     @dbt_assets(
@@ -74,14 +66,13 @@ def build_dbt_assets(partitions_def: PartitionsDefinition) -> AssetsDefinition:
         dagster_dbt_translator=OpsDbtTranslator(
             settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
         ),
-        partitions_def=partitions_def,
-        backfill_policy=BackfillPolicy.single_run(),
     )
     def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, ops: OpsSettings):
+        """Every model covers all days; incremental ones recompute the run's landing days plus the lookback."""
         # profiles.yml reads the warehouse path from the environment of the dbt process.
         os.environ["OPS_WAREHOUSE"] = duckdb.database
-        first_day, last_day = landing_days_of(*context.partition_time_window)
-        dbt_vars = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat(), "timezone": ops.timezone}
+        dbt_vars = {**run_window(context.run.tags), "timezone": ops.timezone}
+        context.log.info(f"dbt vars: {dbt_vars}")
         # DuckDB has one writer: collect dbt's events (its logs still stream live), then read the
         # row counts once dbt has released the warehouse.
         events = list(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream())

@@ -21,7 +21,7 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 def build_definitions(settings: Settings) -> Definitions:
     partitions_def = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions_def)
-    dbt_models = build_dbt_assets(partitions_def)
+    dbt_models = build_dbt_assets()
     pipeline = define_asset_job(
         PIPELINE_JOB,
         selection=AssetSelection.assets(*raw_assets, dbt_models),

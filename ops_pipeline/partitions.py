@@ -1,10 +1,16 @@
-"""Daily partitions: one per landing day."""
+"""Daily partitions: one per landing day, and the run tags that carry a range of them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
-from dagster import DailyPartitionsDefinition, PartitionKeyRange
+from dagster import DailyPartitionsDefinition
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 
 from ops_pipeline.settings import Settings
 
@@ -21,5 +27,16 @@ def landing_days_of(window_start, window_end) -> tuple[date, date]:
     return window_start.date(), (window_end - timedelta(days=1)).date()
 
 
-def key_range(first_day: date, last_day: date) -> PartitionKeyRange:
-    return PartitionKeyRange(first_day.isoformat(), last_day.isoformat())
+def range_tags(first_day: date, last_day: date) -> dict[str, str]:
+    """Tags that make one run cover every partition from first_day to last_day."""
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
+    }
+
+
+def run_window(run_tags: Mapping[str, str]) -> dict[str, str | None]:
+    """The landing days a run ingests, from its partition tags; None for both means a full build."""
+    start = run_tags.get(ASSET_PARTITION_RANGE_START_TAG) or run_tags.get(PARTITION_NAME_TAG)
+    end = run_tags.get(ASSET_PARTITION_RANGE_END_TAG) or run_tags.get(PARTITION_NAME_TAG)
+    return {"min_date": start, "max_date": end}

@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from ops_pipeline import landing, warehouse
+from ops_pipeline.partitions import range_tags
 from ops_pipeline.settings import Settings
 
 DAGSTER_YAML = """\
@@ -88,10 +88,7 @@ def run(
     with _console_to(log_file):
         result = job.execute_in_process(
             instance=dagster_instance(settings),
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
-            },
+            tags=range_tags(first_day, last_day),
             raise_on_error=False,
         )
     outcome = RunOutcome(result.run_id, first_day, last_day, result.success, log_file=log_file)
