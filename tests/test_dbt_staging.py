@@ -191,3 +191,18 @@ def test_users_keep_hashes_only(built):
 def test_incremental_equals_full_refresh(built):
     for name in SNAPSHOTS:
         assert built["incremental"][name] == built["full_refresh"][name], name
+
+
+def test_restated_day_that_lost_its_events_is_emptied(tmp_path):
+    """A landing day re-delivered without its events leaves nothing behind on the incremental run."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    _land(warehouse, "2026-11-01", DAY_1)
+    _land(warehouse, "2026-11-02", DAY_2)
+    _dbt(tmp_path, warehouse, "--select", "stg_tracking__events")
+    dates = "select distinct landing_date from staging.stg_tracking__events order by 1"
+    assert _rows(warehouse, dates) == [(date(2026, 11, 1),), (date(2026, 11, 2),)]
+    conn = connect(warehouse)
+    conn.execute("delete from raw.events where _landing_date = '2026-11-02'")  # what re-ingestion does
+    conn.close()
+    _dbt(tmp_path, warehouse, "--select", "stg_tracking__events", *_day_vars("2026-11-02"))
+    assert _rows(warehouse, dates) == [(date(2026, 11, 1),)]

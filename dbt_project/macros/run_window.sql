@@ -44,15 +44,3 @@
     {%- endif -%}
     {{ return(_date_literal(max_date)) }}
 {%- endmacro %}
-
-{#
-    incremental_predicates for a delete+insert model keyed on a business date:
-    bounds the delete to the recomputed window (none on a full build).
-#}
-{% macro window_predicates(date_column) -%}
-    {%- set start = window_start() -%}
-    {%- if start is none -%}
-        {{ return([]) }}
-    {%- endif -%}
-    {{ return([date_column ~ " >= " ~ start]) }}
-{%- endmacro %}

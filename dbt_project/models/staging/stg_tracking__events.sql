@@ -1,15 +1,14 @@
 {#
     One row per event_id, on its business date. Incremental by business date:
     a run with var min_date recomputes every event_date >= min_date -
-    lookback_days (delete+insert on event_date), so a late event landing on
+    lookback_days (the pre_hook deletes those dates, then they are appended again), so a late event landing on
     D+1 lands on its own date D. Without min_date, every date is recomputed.
 #}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='event_date',
-        incremental_predicates=window_predicates('event_date'),
+        incremental_strategy='append',
+        pre_hook="{{ delete_run_window('event_date') }}",
         on_schema_change='fail',
     )
 }}
