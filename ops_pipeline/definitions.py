@@ -8,6 +8,7 @@ from dagster import AssetSelection, BetaWarning, Definitions, define_asset_job, 
 
 from ops_pipeline.assets.dbt import build_dbt_assets
 from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs, ledger_specs
+from ops_pipeline.assets.serving import build_serving_asset
 from ops_pipeline.partitions import daily_partitions
 from ops_pipeline.resources import build_resources
 from ops_pipeline.settings import Settings
@@ -22,13 +23,14 @@ def build_definitions(settings: Settings) -> Definitions:
     partitions_def = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions_def)
     dbt_models = build_dbt_assets()
+    serving = build_serving_asset([key for key in dbt_models.keys if key.path[0] == "marts"])
     pipeline = define_asset_job(
         PIPELINE_JOB,
-        selection=AssetSelection.assets(*raw_assets, dbt_models),
+        selection=AssetSelection.assets(*raw_assets, dbt_models, serving),
         description="Ingest the landing files of a range of days, then build everything downstream.",
     )
     return Definitions(
-        assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models],
+        assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models, serving],
         jobs=[pipeline],
         resources=build_resources(settings),
         # DuckDB allows one writer: steps run one after another in the run's own process.

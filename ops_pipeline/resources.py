@@ -10,15 +10,20 @@ from ops_pipeline.settings import Settings
 
 
 class OpsSettings(ConfigurableResource):
-    """Where the landing files are and which time zone business days use."""
+    """Where the landing files are, which time zone business days use, where BI reads."""
 
     landing_dir: str
     timezone: str
+    serving_path: str
 
 
 def build_resources(settings: Settings) -> dict:
     return {
         "duckdb": DuckDBResource(database=str(settings.warehouse)),
         "dbt": dbt_resource(),
-        "ops": OpsSettings(landing_dir=str(settings.landing_dir), timezone=settings.timezone),
+        "ops": OpsSettings(
+            landing_dir=str(settings.landing_dir),
+            timezone=settings.timezone,
+            serving_path=str(settings.serving_path),
+        ),
     }

@@ -21,6 +21,11 @@ class Settings:
     dagster_home: Path
     partition_start: str
     pii_salt: str
+    serving: Path | None = None  # None: serving.duckdb beside the warehouse
+
+    @property
+    def serving_path(self) -> Path:
+        return self.serving or self.warehouse.parent / "serving.duckdb"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -32,4 +37,5 @@ class Settings:
             dagster_home=Path(env.get("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home")).resolve(),
             partition_start=env.get("OPS_PARTITION_START", "2024-01-01"),
             pii_salt=env.get("OPS_PII_SALT", DEMO_PII_SALT),
+            serving=Path(env["OPS_SERVING"]).resolve() if env.get("OPS_SERVING") else None,
         )
