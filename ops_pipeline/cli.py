@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("ui", help="start the Dagster UI (dagster dev) on workspace.yaml")
 
+    bench = commands.add_parser("bench", help="measure every stage on generated data (see README)")
+    bench.add_argument("--events", type=int, default=10_000_000, help="approximate number of events")
+    bench.add_argument("--days", type=int, default=60, help="days of history before the incremental day")
+    bench.add_argument("--out", type=Path, help="work folder (default: data/bench); results in bench.json there")
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if getattr(args, "landing", None):
@@ -56,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         dagster_instance(settings)
         workspace = str(PROJECT_ROOT / "workspace.yaml")
         os.execvp("dagster", ["dagster", "dev", "-w", workspace])
+    if args.command == "bench":
+        return _bench(args.out or settings.warehouse.parent / "bench", args.events, args.days)
     if args.command == "generate":
         out = (args.out or settings.landing_dir).resolve()
         start = args.start or date.today() - timedelta(days=args.days)
@@ -96,6 +103,18 @@ def _run(settings: Settings, start: date | None, end: date | None, verbose: bool
         return 2
     print(report.run_report(settings, outcome))
     return 0 if outcome.success else 1
+
+
+def _bench(out: Path, events: int, days: int) -> int:
+    import json
+
+    from ops_pipeline.bench import run_bench
+
+    report = run_bench(out.resolve(), events, days)
+    (out / "bench.json").write_text(json.dumps(report.as_dict(), indent=2, default=str))
+    print(report.table())
+    print(f"results: {out / 'bench.json'}")
+    return 0
 
 
 if __name__ == "__main__":

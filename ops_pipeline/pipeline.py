@@ -38,6 +38,7 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
     log_file: Path | None = None
+    monitor_seconds: float | None = None  # time spent evaluating monitors after the job
 
 
 @contextmanager
