@@ -122,8 +122,8 @@ post_totals as (
         kol_id,
         max(as_of_date) as as_of_date,
         count(*) as posts,
-        sum(views) as views,
-        sum(engagements) as engagements,
+        cast(sum(views) as bigint) as views,
+        cast(sum(engagements) as bigint) as engagements,
         sum(fee) as fee,
         {{ safe_divide(
             'sum(case when audience_match is not null then views * audience_match end)',
@@ -212,7 +212,9 @@ kol_metrics as (
 
 percentiles as (
 
-    -- ranked among the KOLs that have the input; NULL inputs get no rank
+    -- ranked among the KOLs that have the input; NULL inputs get no rank;
+    -- inputs equal to 12 decimals tie: the last bits of a float sum depend on
+    -- the order of addition, which differs between engines
     select
         *
         {%- for name in score_inputs %},
@@ -220,7 +222,7 @@ percentiles as (
             when {{ name }} is not null
                 then 100 * percent_rank() over (
                     partition by case when {{ name }} is null then 1 else 0 end
-                    order by {{ name }}
+                    order by {{ round_double(name, 12) }}
                 )
         end as {{ name }}_percentile
         {%- endfor %}

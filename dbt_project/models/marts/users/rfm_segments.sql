@@ -75,7 +75,8 @@ scored as (
         *,
         ntile(5) over (order by recency_days desc, user_id) as r_score,
         ntile(5) over (order by frequency, user_id) as f_score,
-        ntile(5) over (order by monetary, user_id) as m_score
+        -- monetary to the millionth: the last bits of a float sum depend on the order of addition
+        ntile(5) over (order by {{ round_double('monetary', 6) }}, user_id) as m_score
 
     from recency
 
