@@ -6,6 +6,7 @@ import warnings
 
 from dagster import AssetSelection, BetaWarning, Definitions, define_asset_job, in_process_executor
 
+from ops_pipeline.assets.checks import build_quality_checks
 from ops_pipeline.assets.dbt import build_dbt_assets
 from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs, ledger_specs
 from ops_pipeline.assets.serving import build_serving_asset
@@ -31,6 +32,7 @@ def build_definitions(settings: Settings) -> Definitions:
     )
     return Definitions(
         assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models, serving],
+        asset_checks=build_quality_checks(),
         jobs=[pipeline],
         resources=build_resources(settings),
         # DuckDB allows one writer: steps run one after another in the run's own process.

@@ -16,6 +16,7 @@ from dagster import DagsterEventType, DagsterInstance
 
 from ops_pipeline import landing, warehouse
 from ops_pipeline.partitions import range_tags
+from ops_pipeline.quality.report import failed_check_lines_from_events
 from ops_pipeline.settings import Settings
 
 DAGSTER_YAML = """\
@@ -39,6 +40,7 @@ class RunOutcome:
     materialized: list[str] = field(default_factory=list)
     log_file: Path | None = None
     monitor_seconds: float | None = None  # time spent evaluating monitors after the job
+    check_lines: list[str] = field(default_factory=list)  # data-quality checks that failed or warn
 
 
 @contextmanager
@@ -92,7 +94,8 @@ def run(
             tags=range_tags(first_day, last_day),
             raise_on_error=False,
         )
-    outcome = RunOutcome(result.run_id, first_day, last_day, result.success, log_file=log_file)
+    outcome = RunOutcome(result.run_id, first_day, last_day, result.success, log_file=log_file,
+                         check_lines=failed_check_lines_from_events(result.all_events))
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error

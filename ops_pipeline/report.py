@@ -13,6 +13,8 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
     ]
     for failure in outcome.failures:
         lines.append(f"  failure: {failure}")
+    if outcome.check_lines:
+        lines += ["", "Data-quality checks that failed or warn:", *(f"  {line}" for line in outcome.check_lines)]
     if settings.warehouse.exists():
         summary = summarise_warehouse(settings.warehouse)
         lines += ["", "Sources (all landing days in the warehouse):",

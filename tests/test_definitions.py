@@ -8,7 +8,7 @@ from dagster import AssetKey, DagsterInstance
 
 from ops_pipeline.definitions import PIPELINE_JOB, build_definitions, defs
 from ops_pipeline.settings import Settings
-from tests.test_ingest import EVENT_HEADER, GOOD_EVENT, write_csv
+from tests.test_ingest import EVENT_HEADER, GOOD_EVENT, ORDER_HEADER, write_csv
 
 
 def test_definitions_load_with_descriptions_and_lineage():
@@ -32,6 +32,8 @@ def test_pipeline_job_runs_a_partition_range_in_one_run(tmp_path):
     # a late event of Nov 1 landing on Nov 2, and an SDK retry of it
     late = ["e2", "2026-11-01T15:00:00Z", "page_view", "d1", "", "ios", ""]
     write_csv(landing_dir / "events/2026-11-02.csv", EVENT_HEADER, [late, late])
+    for day in ("2026-11-01", "2026-11-02"):  # the backend sends orders every day, even none
+        write_csv(landing_dir / f"orders/{day}.csv", ORDER_HEADER, [])
     settings = replace(Settings.from_env(), landing_dir=landing_dir, warehouse=tmp_path / "wh.duckdb",
                        dagster_home=tmp_path / "dagster_home", partition_start="2026-10-01")
     job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)

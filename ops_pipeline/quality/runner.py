@@ -1,0 +1,191 @@
+"""Run suites through Great Expectations on the DuckDB warehouse, for a run window.
+
+Each suite becomes a GE query asset (its batch SQL for the window), an
+expectation suite and a validation definition, run by a checkpoint of its own
+(the result format names the suite's `where` columns), all through GE's SQL
+data source, so the work happens inside DuckDB. Data Docs of the results are
+written to the docs folder (default <warehouse dir>/ge_docs, env OPS_GE_DOCS_DIR).
+
+One GE context serves the whole process (a pipeline run executes its checks in
+one process), so the Data Docs index lists every validation of the run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ops_pipeline.quality import engine
+from ops_pipeline.quality.params import RunWindow
+from ops_pipeline.quality.results import (
+    MAX_EXAMPLES,
+    CheckResult,
+    ExpectationResult,
+    expectation_result,
+    failed_to_run,
+)
+from ops_pipeline.quality.suites import Suite
+
+DOCS_SITE = "ops_pipeline"
+log = logging.getLogger(__name__)
+
+
+def landing_days_built(warehouse: str | Path) -> tuple[date, date]:
+    """First and last landing day ingested so far (today when nothing has landed)."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        first, last = conn.execute("select min(landing_date), max(landing_date) from raw.ingestion_log").fetchone()
+    today = date.today()
+    return first or today, last or today
+
+
+def docs_dir_for(warehouse: str | Path) -> Path:
+    return Path(os.environ.get("OPS_GE_DOCS_DIR") or Path(warehouse).resolve().parent / "ge_docs")
+
+
+@dataclass
+class _GE:
+    context: Any
+    docs_dir: Path | None
+    counter: itertools.count
+
+
+_state: dict[str, _GE] = {}
+
+
+def _ge(docs_dir: Path | None) -> _GE:
+    key = str(docs_dir)
+    if key not in _state:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        if docs_dir is not None:
+            context.add_data_docs_site(DOCS_SITE, {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            })
+        _state[key] = _GE(context, docs_dir, itertools.count(1))
+    return _state[key]
+
+
+def _datasource(ge: _GE, warehouse: Path):
+    name = f"warehouse_{abs(hash(str(warehouse))):x}"
+    try:
+        return ge.context.data_sources.get(name)
+    except (KeyError, ValueError, LookupError):
+        return ge.context.data_sources.add_sql(
+            name=name, connection_string=engine.connection_string(warehouse), kwargs=engine.engine_kwargs())
+
+
+def run_suites(suites: list[Suite], warehouse: str | Path, window: RunWindow,
+               docs_dir: Path | None = None, build_docs: bool = True) -> list[CheckResult]:
+    """Validate every suite for the window; one CheckResult per (asset, check)."""
+    import great_expectations as gx
+
+    warehouse = Path(warehouse).resolve()
+    ge = _ge(docs_dir if build_docs else None)
+    datasource = _datasource(ge, warehouse)
+    by_check: dict[tuple[str, str], list[ExpectationResult]] = defaultdict(list)
+    seconds: dict[tuple[str, str], float] = defaultdict(float)
+    result_ids = []
+    sql_engine = datasource.get_execution_engine().engine
+    try:
+        for suite in suites:
+            started = time.perf_counter()
+            results, result_id = _run_suite(gx, ge, datasource, sql_engine, suite, window)
+            if result_id is not None:
+                result_ids.append(result_id)
+            share = (time.perf_counter() - started) / max(1, len(suite.check_keys))
+            for key in suite.check_keys:
+                seconds[key] += share
+            for result in results:
+                by_check[(result.asset, result.check)].append(result)
+    finally:
+        # closes the DuckDB connections (and drops the temporary tables)
+        sql_engine.dispose()
+        datasource.get_engine().dispose()
+    docs = _build_docs(ge, result_ids) if build_docs and ge.docs_dir else None
+    checks = []
+    for suite in suites:
+        for key in suite.check_keys:
+            checks.append(CheckResult(key[0], key[1], suite.blocking, suite.description, window,
+                                      by_check[key], round(seconds[key], 3), docs))
+    return checks
+
+
+def _run_suite(gx, ge: _GE, datasource, sql_engine, suite: Suite, window: RunWindow):
+    params = suite.parameters(window)
+    number = next(ge.counter)
+    try:
+        kwargs_list = [_resolve(e.kwargs, params) for e in suite.expectations]
+        # The batch query runs once, into a temporary table; GE's many metric
+        # queries then read that small table instead of recomputing the query.
+        table = f"{engine.BATCH_TABLE_PREFIX}{number}"
+        with sql_engine.begin() as connection:
+            connection.exec_driver_sql(f"create temp table {table} as {suite.render_batch(window)}")
+        asset = datasource.add_query_asset(name=f"{suite.name}__{number}", query=engine.batch_query(table))
+        batch_definition = asset.add_batch_definition_whole_table("run window")
+        gx_suite = ge.context.suites.add_or_update(gx.ExpectationSuite(
+            name=suite.name,
+            expectations=[getattr(gx.expectations, e.class_name)(**kwargs)
+                          for e, kwargs in zip(suite.expectations, kwargs_list)],
+            meta={"check": suite.check, "asset": suite.asset, "blocking": suite.blocking,
+                  "description": suite.description},
+        ))
+        validation = ge.context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{suite.name}__{number}", data=batch_definition, suite=gx_suite))
+        result_format = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
+        if suite.where:
+            result_format["unexpected_index_column_names"] = list(suite.where)
+        checkpoint = ge.context.checkpoints.add(gx.Checkpoint(
+            name=f"{suite.name}__{number}", validation_definitions=[validation], result_format=result_format))
+        run = checkpoint.run()
+    except Exception as error:  # a broken query or table: the check fails and says why
+        log.warning("suite %s could not run: %s", suite.name, error)
+        return failed_to_run(suite, error), None
+    (result_id, suite_result), = run.run_results.items()
+    raw_by_id = {raw.expectation_config.id: raw for raw in suite_result.results}
+    outcomes = [
+        expectation_result(suite, expectation, kwargs, raw_by_id[gx_expectation.id], params)
+        for expectation, kwargs, gx_expectation in zip(suite.expectations, kwargs_list, gx_suite.expectations)
+    ]
+    # the definitions served this run only; the results stay in the store for the Data Docs
+    ge.context.checkpoints.delete(checkpoint.name)
+    ge.context.validation_definitions.delete(validation.name)
+    datasource.delete_asset(asset.name)
+    return outcomes, result_id
+
+
+def _resolve(kwargs: dict, params: dict) -> dict:
+    """Kwargs values '$name' refer to the suite's params and the run's (lookback_days, event_names...)."""
+    resolved = {}
+    for key, value in kwargs.items():
+        if isinstance(value, str) and value.startswith("$"):
+            if value[1:] not in params:
+                raise KeyError(f"kwarg {key} refers to unknown param {value}")
+            value = params[value[1:]]
+        resolved[key] = value
+    return resolved
+
+
+def _build_docs(ge: _GE, result_ids: list) -> str | None:
+    if not result_ids:
+        return None
+    try:
+        urls = ge.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=result_ids)
+    except Exception as error:  # docs are a convenience: never fail a check over them
+        log.warning("Data Docs not written: %s", error)
+        return None
+    return urls.get(DOCS_SITE)
