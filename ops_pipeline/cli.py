@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("ui", help="start the Dagster UI (dagster dev) on workspace.yaml")
 
+    evaluation = commands.add_parser(
+        "eval-alerts", help="detection quality: inject swings of known size into a built warehouse's clean series")
+    _add_location_args(evaluation)
+    evaluation.add_argument("--trials", type=int, default=400)
+    evaluation.add_argument("--seed", type=int, default=0)
+
     bench = commands.add_parser("bench", help="measure every stage on generated data (see README)")
     bench.add_argument("--events", type=int, default=10_000_000, help="approximate number of events")
     bench.add_argument("--days", type=int, default=60, help="days of history before the incremental day")
@@ -61,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         dagster_instance(settings)
         workspace = str(PROJECT_ROOT / "workspace.yaml")
         os.execvp("dagster", ["dagster", "dev", "-w", workspace])
+    if args.command == "eval-alerts":
+        from ops_pipeline.alerts.quality_eval import format_report, quality_report
+
+        report = quality_report(settings.warehouse, settings.landing_dir, args.trials, args.seed)
+        print(format_report(report))
+        return 0 if report["meets_targets"] else 1
     if args.command == "bench":
         return _bench(args.out or settings.warehouse.parent / "bench", args.events, args.days)
     if args.command == "generate":

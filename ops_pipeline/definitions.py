@@ -12,6 +12,7 @@ from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs, ledge
 from ops_pipeline.assets.serving import build_serving_asset
 from ops_pipeline.partitions import daily_partitions
 from ops_pipeline.resources import build_resources
+from ops_pipeline.sensors.alerts import build_alert_sensors
 from ops_pipeline.settings import Settings
 
 PIPELINE_JOB = "pipeline"
@@ -34,6 +35,7 @@ def build_definitions(settings: Settings) -> Definitions:
         assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models, serving],
         asset_checks=build_quality_checks(),
         jobs=[pipeline],
+        sensors=build_alert_sensors(settings),
         resources=build_resources(settings),
         # DuckDB allows one writer: steps run one after another in the run's own process.
         executor=in_process_executor,

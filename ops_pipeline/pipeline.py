@@ -7,6 +7,7 @@ run appears in the UI with its logs.
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,6 +42,7 @@ class RunOutcome:
     log_file: Path | None = None
     monitor_seconds: float | None = None  # time spent evaluating monitors after the job
     check_lines: list[str] = field(default_factory=list)  # data-quality checks that failed or warn
+    alerts: list = field(default_factory=list)  # alerts raised or announced for this run
 
 
 @contextmanager
@@ -88,9 +90,10 @@ def run(
 
     first_day, last_day = landing_range(settings, start, end)
     job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+    instance = dagster_instance(settings)
     with _console_to(log_file):
         result = job.execute_in_process(
-            instance=dagster_instance(settings),
+            instance=instance,
             tags=range_tags(first_day, last_day),
             raise_on_error=False,
         )
@@ -109,7 +112,24 @@ def run(
                 outcome.materialized.append(key)
     if not outcome.success and not outcome.failures:
         outcome.failures.append("the run failed; see its logs in the Dagster UI")
+    _evaluate_monitors(settings, instance, outcome, PIPELINE_JOB)
     return outcome
+
+
+def _evaluate_monitors(settings: Settings, instance: DagsterInstance, outcome: RunOutcome, job_name: str) -> None:
+    """What the alert sensors would do after this run, done now: announce, evaluate, deliver."""
+    from ops_pipeline.alerts import WarehouseBusy
+    from ops_pipeline.alerts.run_hook import alerts_after_run
+
+    began = time.monotonic()
+    try:
+        outcome.alerts = alerts_after_run(
+            settings.warehouse, instance, outcome.run_id, job_name, outcome.first_day, outcome.last_day,
+            outcome.success, outcome.failures, metrics_built="marts/metrics_daily" in outcome.materialized,
+        )
+    except WarehouseBusy:
+        outcome.failures.append("alerts: warehouse locked; the metric_swing_alerts sensor evaluates next tick")
+    outcome.monitor_seconds = time.monotonic() - began
 
 
 @dataclass

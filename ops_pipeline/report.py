@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ops_pipeline.alerts.delivery import SlackTarget
+from ops_pipeline.alerts.message import run_report_lines
+from ops_pipeline.alerts.outbox import jsonl_path
 from ops_pipeline.pipeline import RunOutcome, summarise_warehouse
 from ops_pipeline.settings import Settings
 
@@ -27,6 +30,8 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
         lines += _headline_lines(summary.headlines)
         lines += ["", "Tables built:"]
         lines += [f"  {schema}.{table}: {count:,} rows" for schema, table, count in summary.tables]
+    slack_on = SlackTarget.from_env() is not None
+    lines += ["", *run_report_lines(outcome.alerts, slack_on, str(jsonl_path(settings.warehouse)))]
     lines += [
         "",
         f"Assets materialised in this run: {len(outcome.materialized)}",

@@ -1,0 +1,200 @@
+"""Slack messages: Block Kit blocks plus the plain-text fallback, built from an Alert. Pure.
+
+The same text goes to Slack (as the notification fallback), to alerts.jsonl
+and to the run log.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from ops_pipeline.alerts.outbox import CHECK_FAILURE, RUN_FAILURE, Alert
+
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+METRICS_ASSET = ("marts", "metrics_daily")
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+SEVERITY_ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+PERCENT_METRICS = {"pay_rate", "visit_to_pay", "ctr", "tracking_completeness", "stickiness"}
+HEADER_LIMIT = 150
+
+
+def dagster_url() -> str:
+    return (os.environ.get("OPS_DAGSTER_URL") or DEFAULT_DAGSTER_URL).rstrip("/")
+
+
+def asset_url(base: str, asset_path: Sequence[str] = METRICS_ASSET, view: str | None = None) -> str:
+    url = f"{base.rstrip('/')}/assets/" + "/".join(quote(part) for part in asset_path)
+    return url + (f"?view={view}" if view else "")
+
+
+def run_url(base: str, run_id: str) -> str:
+    return f"{base.rstrip('/')}/runs/{run_id}"
+
+
+def is_percent(metric: str | None) -> bool:
+    return bool(metric) and (metric in PERCENT_METRICS or metric.endswith("_conversion") or metric.endswith("_rate"))
+
+
+def format_value(metric: str | None, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if is_percent(metric):
+        return f"{value:.2%}"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def format_change(change: float | None) -> str:
+    return "new (expected 0)" if change is None else f"{change:+.1%}"
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    numbers = [v for v in values if v is not None]
+    if not numbers:
+        return ""
+    low, high = min(numbers), max(numbers)
+    span = high - low
+    return "".join(
+        " " if v is None else SPARK_BARS[0 if span == 0 else round((v - low) / span * (len(SPARK_BARS) - 1))]
+        for v in values
+    )
+
+
+def _what(alert: Alert) -> str:
+    label = alert.label or alert.monitor or alert.metric or "metric"
+    if alert.dimension and alert.dimension != "all":
+        label += f" [{alert.dimension}={alert.dimension_value}]"
+    return label
+
+
+def _direction(alert: Alert) -> str:
+    return "rise" if (alert.value or 0) >= (alert.expected or 0) else "drop"
+
+
+def drill_down_lines(alert: Alert) -> list[str]:
+    drill = alert.drill_down
+    if not drill or not drill.get("top"):
+        return []
+    word = _direction(alert)
+    lines = []
+    for item in drill["top"]:
+        own = item.get("relative_change")
+        own_text = "new on its own" if own is None else f"{own:+.0%} on its own"
+        lines.append(f"{item['dimension_value']}: {item['share']:.0%} of the {word}, {own_text}")
+    return lines
+
+
+def drill_down_title(alert: Alert) -> str:
+    drill = alert.drill_down or {}
+    if drill.get("concentrated", True):
+        return f"Driven by {drill.get('dimension')}"
+    return f"Spread across {drill.get('dimension')} (no slice stands out)"
+
+
+def metric_text(alert: Alert) -> str:
+    icon = SEVERITY_ICON.get(alert.severity, "")
+    lines = [
+        f"{icon} [{alert.severity.upper()}] {_what(alert)}: {_direction(alert)} {format_change(alert.relative_change)}"
+        f" on {alert.date}",
+        f"Actual {format_value(alert.metric, alert.value)} vs expected {format_value(alert.metric, alert.expected)}"
+        + (f" (robust z {alert.z:+.1f})" if alert.z is not None else ""),
+    ]
+    if alert.sparkline:
+        lines.append(f"Last 14 days: {sparkline(alert.sparkline)}")
+    drill = drill_down_lines(alert)
+    if drill:
+        lines.append(f"{drill_down_title(alert)}: " + "; ".join(drill))
+    if alert.likely_cause:
+        lines.append(f"Likely cause: {alert.likely_cause}"
+                     + (f" ({'; '.join(alert.cause_reasons)})" if alert.cause_reasons else ""))
+    footer = [f"Monitor: {alert.monitor}"] + ([f"Owner: {alert.owner}"] if alert.owner else [])
+    if alert.link:
+        footer.append(f"Dagster: {alert.link}")
+    lines.append(" · ".join(footer))
+    return "\n".join(lines)
+
+
+def metric_blocks(alert: Alert) -> list[dict]:
+    icon = SEVERITY_ICON.get(alert.severity, "")
+    header = f"{icon} {_what(alert)} {_direction(alert)} {format_change(alert.relative_change)} · {alert.date}"
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_LIMIT], "emoji": True}},
+        {"type": "section", "fields": [
+            {"type": "mrkdwn", "text": f"*Actual*\n{format_value(alert.metric, alert.value)}"},
+            {"type": "mrkdwn", "text": f"*Expected*\n{format_value(alert.metric, alert.expected)}"},
+            {"type": "mrkdwn", "text": f"*Change*\n{format_change(alert.relative_change)}"
+                                       + (f" (z {alert.z:+.1f})" if alert.z is not None else "")},
+            {"type": "mrkdwn", "text": f"*Severity*\n{alert.severity}"},
+        ]},
+    ]
+    if alert.sparkline:
+        blocks.append({"type": "section", "text": {
+            "type": "mrkdwn", "text": f"*Last 14 days*  `{sparkline(alert.sparkline)}`"}})
+    drill = drill_down_lines(alert)
+    if drill:
+        blocks.append({"type": "section", "text": {
+            "type": "mrkdwn", "text": f"*{drill_down_title(alert)}*\n" + "\n".join(f"• {line}" for line in drill)}})
+    if alert.likely_cause:
+        reasons = "\n".join(f"• {reason}" for reason in alert.cause_reasons)
+        blocks.append({"type": "section", "text": {
+            "type": "mrkdwn", "text": f"*Likely cause:* `{alert.likely_cause}`" + (f"\n{reasons}" if reasons else "")}})
+    blocks.append(_context(alert, "Open marts/metrics_daily in Dagster"))
+    return blocks
+
+
+def _context(alert: Alert, link_text: str) -> dict:
+    parts = [f"Monitor `{alert.monitor}`"] if alert.monitor else []
+    if alert.owner:
+        parts.append(f"Owner: {alert.owner}")
+    if alert.link:
+        parts.append(f"<{alert.link}|{link_text}>")
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(parts) or "ops_pipeline"}]}
+
+
+def pipeline_text(alert: Alert) -> str:
+    lines = [f"{SEVERITY_ICON.get(alert.severity, '')} [{alert.severity.upper()}] {alert.label}"]
+    lines += alert.cause_reasons
+    if alert.link:
+        lines.append(f"Dagster: {alert.link}")
+    return "\n".join(lines)
+
+
+def pipeline_blocks(alert: Alert) -> list[dict]:
+    link_text = "Open the run in Dagster" if alert.kind == RUN_FAILURE else "Open the checks in Dagster"
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "emoji": True,
+                                    "text": f"{SEVERITY_ICON.get(alert.severity, '')} {alert.label}"[:HEADER_LIMIT]}},
+    ]
+    if alert.cause_reasons:
+        blocks.append({"type": "section", "text": {
+            "type": "mrkdwn", "text": "\n".join(f"• {reason}" for reason in alert.cause_reasons)[:2900]}})
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Likely cause:* `pipeline`"}})
+    blocks.append(_context(alert, link_text))
+    return blocks
+
+
+def render(alert: Alert) -> Alert:
+    """The alert with its message and blocks filled in."""
+    if alert.kind in (RUN_FAILURE, CHECK_FAILURE):
+        alert.message, alert.blocks = pipeline_text(alert), pipeline_blocks(alert)
+    else:
+        alert.message, alert.blocks = metric_text(alert), metric_blocks(alert)
+    return alert
+
+
+def run_report_lines(alerts: Sequence[Alert], slack_on: bool, jsonl: str | None = None) -> list[str]:
+    """What `ops-pipeline run` prints about the alerts of the dates it built."""
+    new = [a for a in alerts if a.new]
+    where = "Slack" if slack_on else "the outbox table monitoring.alert_outbox" + (f" and {jsonl}" if jsonl else "")
+    lines = [f"Alerts for the dates built: {len(alerts)} ({len(new)} new, delivered to {where})"]
+    for alert in alerts:
+        first = alert.message.splitlines()[0] if alert.message else alert.label or alert.alert_id
+        drill = drill_down_lines(alert)
+        state = "new" if alert.new else "announced before"
+        lines.append(f"  {first} [{alert.likely_cause}; {state}; {alert.status}]")
+        if drill:
+            lines.append(f"      {drill_down_title(alert)}: {drill[0]}")
+    return lines

@@ -1,0 +1,103 @@
+"""Slack secrets (the webhook URL, the bot token) never show in logs, metadata, messages or errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import duckdb
+import pytest
+from dagster import build_run_status_sensor_context, build_sensor_context, instance_for_test, job, op
+
+from ops_pipeline.alerts import evaluate_and_deliver
+from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending, send
+from ops_pipeline.alerts.outbox import Alert, jsonl_path
+from ops_pipeline.sensors.alerts import metric_swing_sensor, run_failure_announcer
+from tests.alerts_support import FakeSlack, monitors, write_monitors, write_warehouse
+
+WEBHOOK_SECRET = "T0SECRET1/B0SECRET2/s3cr3tW3bh00kV4lu3"
+TOKEN = "xoxb-1111-2222-s3cr3tT0k3nV4lu3"
+SECRETS = (WEBHOOK_SECRET, "s3cr3tW3bh00kV4lu3", TOKEN, "s3cr3tT0k3nV4lu3")
+
+
+def _everything_stored(warehouse) -> str:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        tables = ["monitoring.alert_outbox", "monitoring.evaluations"]
+        dumped = [json.dumps(conn.execute(f"select * from {t}").fetchall(), default=str, ensure_ascii=False)
+                  for t in tables]
+    files = [jsonl_path(warehouse)]
+    return "\n".join(dumped + [f.read_text(encoding="utf-8") for f in files if f.exists()])
+
+
+def _assert_clean(*texts: str) -> None:
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+@pytest.fixture
+def slack():
+    with FakeSlack() as server:
+        yield server
+
+
+def test_secrets_stay_out_of_logs_outbox_files_messages_and_errors(tmp_path, slack, monkeypatch, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    warehouse = write_warehouse(tmp_path / "warehouse.duckdb")
+    webhook = slack.webhook_url(WEBHOOK_SECRET)
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", webhook)
+    # a proxy error page that repeats the URL it was asked for, then a success
+    slack.script.append((502, {}, f"bad gateway while posting to {webhook}"))
+    first = evaluate_and_deliver(warehouse, monitors=monitors())
+    assert [a.status for a in first] == ["pending"]
+    report = deliver_pending(warehouse, SlackTarget.from_env())
+    assert len(report.sent) == 1
+
+    # a failed run whose error text quotes the webhook and the token
+    @op
+    def post_summary():
+        raise RuntimeError(f"could not post to {webhook} with {TOKEN}")
+
+    @job
+    def summary():
+        post_summary()
+
+    with instance_for_test() as instance:
+        result = summary.execute_in_process(instance=instance, raise_on_error=False)
+        context = build_run_status_sensor_context(
+            sensor_name="announce_run_failures", dagster_instance=instance,
+            dagster_run=result.dagster_run, dagster_event=result.get_run_failure_event()).for_run_failure()
+        run_failure_announcer(warehouse)(context)
+        skip = metric_swing_sensor(warehouse, write_monitors(tmp_path / "m.yml"))(build_sensor_context(instance=instance))
+
+    failure_message = slack.requests[-1]["body"]["text"]
+    assert "could not post to" in failure_message and "[redacted]" in failure_message
+    _assert_clean(
+        caplog.text, capsys.readouterr().out, capsys.readouterr().err, _everything_stored(warehouse),
+        json.dumps([r["body"] for r in slack.requests], ensure_ascii=False), skip.skip_message,
+        repr(SlackTarget.from_env()), str(SlackTarget.from_env()),
+        json.dumps(report.errors),
+    )
+    assert "[redacted]" in _everything_stored(warehouse)  # the 502 page was stored, redacted
+
+
+@pytest.mark.parametrize("target", [
+    SlackTarget(webhook_url=f"htp://hooks.example/services/{WEBHOOK_SECRET}"),  # malformed URL
+    SlackTarget(webhook_url=f"http://127.0.0.1:9/services/{WEBHOOK_SECRET}", timeout=2),  # nothing listening
+    SlackTarget(bot_token=TOKEN, channel="#ops", api_url="http://127.0.0.1:9/api/", timeout=2),
+])
+def test_transport_errors_are_redacted(target, caplog):
+    caplog.set_level(logging.DEBUG)
+    result = send(target, Alert(alert_id="a1", kind="metric", message="hello", blocks=[]))
+    assert not result.ok and result.retry and result.error
+    _assert_clean(result.error, caplog.text, repr(target))
+
+
+def test_a_token_echoed_by_the_api_is_not_kept(tmp_path, slack, caplog):
+    caplog.set_level(logging.DEBUG)
+    slack.script.append((200, {}, {"ok": False, "error": "invalid_auth", "detail": f"token {TOKEN} revoked"}))
+    warehouse = write_warehouse(tmp_path / "warehouse.duckdb")
+    target = SlackTarget(bot_token=TOKEN, channel="#ops", api_url=slack.api_url)
+    [alert] = evaluate_and_deliver(warehouse, monitors=monitors(), target=target)
+    assert alert.status == "failed" and "invalid_auth" in alert.last_error
+    _assert_clean(caplog.text, _everything_stored(warehouse))
