@@ -1,0 +1,123 @@
+"""Read one landing file into temp table _src: every column as text, plus __row.
+
+DuckDB's own readers do the work (read_csv, read_text for JSON lines,
+read_parquet). Records a reader cannot split into columns (a CSV line with the
+wrong number of fields, a line that is not a JSON object) go to temp table
+_malformed with their row number, so that they reach the quarantine too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from ops_pipeline.contract import Source
+from ops_pipeline.sqltext import ident, json_key, sql_str
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be loaded at all; the message names the file and the problem."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def read_into_src(conn, path: Path, file_format: str) -> None:
+    """Read a file into _src (all VARCHAR, plus __row = 1-based data row) and _malformed."""
+    conn.execute("create or replace temp table _malformed (__row bigint, __reason varchar, __record varchar)")
+    literal = "'" + str(path).replace("'", "''") + "'"
+    try:
+        if file_format == "csv":
+            _read_csv(conn, literal)
+        elif file_format == "jsonl":
+            _read_jsonl(conn, literal)
+        else:
+            conn.execute(
+                "create or replace temp table _src as select file_row_number + 1 as __row, "
+                f"* exclude (file_row_number) from read_parquet({literal}, file_row_number = true)"
+            )
+            conn.execute(_all_varchar_sql(conn))
+    except duckdb.Error as error:
+        raise UnreadableFile(path, f"cannot read {file_format}: {_first_line(error)}") from None
+
+
+def _read_csv(conn, literal: str) -> None:
+    conn.execute("drop table if exists _csv_rejects")
+    conn.execute("drop table if exists _csv_reject_scans")
+    conn.execute(
+        "create or replace temp table _csv as select row_number() over () as __ordinal, * from read_csv("
+        f"{literal}, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
+        "store_rejects = true, rejects_table = '_csv_rejects', rejects_scan = '_csv_reject_scans')"
+    )
+    # DuckDB reports rejected records by file line; the header is line 1.
+    conn.execute(
+        "insert into _malformed select line - 1, 'malformed CSV record: ' || string_agg(error_message, ' / '), "
+        "json_object('line', any_value(csv_line)) from _csv_rejects group by line"
+    )
+    rejected = conn.execute("select count(*) from _malformed").fetchone()[0]
+    if not rejected:
+        conn.execute("create or replace temp table _src as select * rename (__ordinal as __row) from _csv")
+        return
+    # Accepted records are numbered densely; give them back their positions in the file.
+    conn.execute(
+        "create or replace temp table _src as with positions as ("
+        "  select p as __row, row_number() over (order by p) as __ordinal"
+        "  from range(1, (select count(*) from _csv) + (select count(*) from _malformed) + 1) as t(p)"
+        "  where p not in (select __row from _malformed))"
+        " select positions.__row, _csv.* exclude (__ordinal) from _csv join positions using (__ordinal)"
+    )
+
+
+def _read_jsonl(conn, literal: str) -> None:
+    conn.execute(
+        "create or replace temp table _lines as select __row, rtrim(line, chr(13)) as line from ("
+        "  select unnest(lines) as line, generate_subscripts(lines, 1) as __row"
+        f"  from (select string_split(content, chr(10)) as lines from read_text({literal})))"
+        " where trim(line) <> ''"
+    )
+    conn.execute(
+        "insert into _malformed select __row, 'malformed JSON line: not a JSON object', "
+        "json_object('line', line) from _lines "
+        "where case when json_valid(line) then json_type(line) <> 'OBJECT' else true end"
+    )
+    conn.execute("delete from _lines where __row in (select __row from _malformed)")
+    keys = [k for (k,) in conn.execute(
+        "select distinct unnest(json_keys(line)) as k from _lines order by k").fetchall()]
+    # Keys are matched case-insensitively, so spellings that differ only in case are one column.
+    spellings: dict[str, list[str]] = {}
+    for key in keys:
+        spellings.setdefault(key.strip().lower(), []).append(key)
+    selects = "".join(
+        ", coalesce(" + ", ".join(f"json_extract_string(line, {sql_str('$.' + json_key(k))})" for k in variants)
+        + f") as {ident(variants[0])}"
+        for variants in spellings.values()
+    )
+    conn.execute(f"create or replace temp table _src as select __row{selects} from _lines")
+
+
+def _all_varchar_sql(conn) -> str:
+    cols = [name for name, *_ in conn.execute("describe _src").fetchall() if name != "__row"]
+    casts = ", ".join(f"cast({ident(c)} as varchar) as {ident(c)}" for c in cols)
+    return f"create or replace temp table _src as select __row{', ' if cols else ''}{casts} from _src"
+
+
+def map_columns(conn, path: Path, source: Source) -> dict[str, str]:
+    """Contract column -> the file's column, matched case-insensitively; extras under their own name."""
+    file_columns = [name for name, *_ in conn.execute("describe _src").fetchall() if name != "__row"]
+    mapping: dict[str, str] = {}
+    for name in file_columns:
+        key = name.strip().lower()
+        if key in mapping:
+            raise UnreadableFile(path, f"columns {mapping[key]!r} and {name!r} are the same column")
+        mapping[key] = name
+    missing = [c for c in source.required if c not in mapping]
+    if missing:
+        raise UnreadableFile(path, f"missing required column(s) {', '.join(missing)}")
+    return mapping
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
