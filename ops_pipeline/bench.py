@@ -135,9 +135,10 @@ def _stage_of(step_key: str) -> str:
     return "checks"
 
 
-def step_windows(instance, run_id: str) -> dict[str, tuple[float, float]]:
-    """Stage name -> (first step start, last step end), wall-clock, from the run's event log."""
-    starts, windows = {}, {}
+def step_windows(instance, run_id: str) -> dict[str, list[tuple[float, float]]]:
+    """Stage name -> the (start, end) wall-clock windows of its steps, from the run's event log."""
+    starts: dict[str, float] = {}
+    windows: dict[str, list[tuple[float, float]]] = {}
     for record in instance.all_logs(run_id):
         event = record.dagster_event
         if event is None or not event.step_key:
@@ -145,9 +146,8 @@ def step_windows(instance, run_id: str) -> dict[str, tuple[float, float]]:
         if event.event_type == DagsterEventType.STEP_START:
             starts[event.step_key] = record.timestamp
         elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
-            stage = _stage_of(event.step_key)
-            begin, end = windows.get(stage, (record.timestamp, record.timestamp))
-            windows[stage] = (min(begin, starts.get(event.step_key, record.timestamp)), max(end, record.timestamp))
+            window = (starts.get(event.step_key, record.timestamp), record.timestamp)
+            windows.setdefault(_stage_of(event.step_key), []).append(window)
     return windows
 
 
@@ -180,9 +180,10 @@ def run_bench(out_dir: Path, events: int, days: int, seed: int = 7) -> BenchRepo
         report.pipeline_seconds = time.time() - began
         if not outcome.success:
             raise RuntimeError(f"benchmark run failed: {outcome.failures}")
-        for name, (start, end) in step_windows(dagster_instance(settings), outcome.run_id).items():
+        for name, windows in step_windows(dagster_instance(settings), outcome.run_id).items():
             rows = report.rows if name == "ingest" else report.events
-            report.stages.append(Stage(name, end - start, rows, memory.peak(start, end)))
+            seconds = sum(end - start for start, end in windows)
+            report.stages.append(Stage(name, seconds, rows, max(memory.peak(*w) for w in windows)))
         if outcome.monitor_seconds is not None:
             end = began + report.pipeline_seconds
             report.stages.append(Stage("monitors", outcome.monitor_seconds, report.events,

@@ -6,7 +6,7 @@ from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
 from ops_pipeline.dbt_project import dbt_resource
-from ops_pipeline.settings import Settings
+from ops_pipeline.settings import DUCKDB_MEMORY_LIMIT, Settings
 
 
 class OpsSettings(ConfigurableResource):
@@ -19,7 +19,9 @@ class OpsSettings(ConfigurableResource):
 
 def build_resources(settings: Settings) -> dict:
     return {
-        "duckdb": DuckDBResource(database=str(settings.warehouse)),
+        "duckdb": DuckDBResource(
+            database=str(settings.warehouse), connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT}
+        ),
         "dbt": dbt_resource(),
         "ops": OpsSettings(
             landing_dir=str(settings.landing_dir),

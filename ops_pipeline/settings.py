@@ -9,6 +9,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
+# DuckDB takes 80% of the machine's memory by default; every connection of the
+# pipeline (ingestion, dbt, checks) is capped instead, and spills to disk beyond.
+DUCKDB_MEMORY_LIMIT = os.environ.get("OPS_DUCKDB_MEMORY_LIMIT", "3GB")
+
 # The salt is a secret in production; the default only keeps the demo reproducible.
 DEMO_PII_SALT = "ops-pipeline-demo-salt"
 

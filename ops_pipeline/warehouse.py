@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from ops_pipeline.contract import RAW_META_COLUMNS, SOURCES
+from ops_pipeline.settings import DUCKDB_MEMORY_LIMIT
 
 QUARANTINE_COLUMNS = (
     ("source", "VARCHAR"),
@@ -58,7 +59,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     """Open the warehouse with the session settings every writer relies on."""
     if not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(path), read_only=read_only)
+    conn = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": DUCKDB_MEMORY_LIMIT})
     # Timestamps are stored as instants; naive inputs mean UTC (sources.md).
     conn.execute("set TimeZone = 'UTC'")
     return conn

@@ -19,6 +19,8 @@ from sqlalchemy.engine import CreateEnginePlugin
 from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
 from sqlalchemy.pool import StaticPool
 
+from ops_pipeline.settings import DUCKDB_MEMORY_LIMIT
+
 PLUGIN_NAME = "ops_duckdb_buffered"
 BATCH_TABLE_PREFIX = "quality_batch_"
 
@@ -75,5 +77,5 @@ def engine_kwargs() -> dict:
     return {
         "plugins": [PLUGIN_NAME],
         "poolclass": StaticPool,
-        "connect_args": {"read_only": True},
+        "connect_args": {"read_only": True, "config": {"memory_limit": DUCKDB_MEMORY_LIMIT}},
     }
