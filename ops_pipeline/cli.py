@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         from ops_pipeline.settings import PROJECT_ROOT
 
         dagster_instance(settings)
+        # The venv's own tools, even when it is not activated (make calls .venv/bin/ops-pipeline).
+        venv_bin = str(Path(sys.executable).parent)
+        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
         workspace = str(PROJECT_ROOT / "workspace.yaml")
         os.execvp("dagster", ["dagster", "dev", "-w", workspace])
     if args.command == "eval-alerts":
