@@ -236,17 +236,11 @@ slices as (
 
     from slice_keys
     left join revenue_by_dimension
-        on slice_keys.date = revenue_by_dimension.date
-        and slice_keys.dimension = revenue_by_dimension.dimension
-        and slice_keys.dimension_value = revenue_by_dimension.dimension_value
+        on {{ same_slice('slice_keys', 'revenue_by_dimension') }}
     left join paying_users_by_dimension
-        on slice_keys.date = paying_users_by_dimension.date
-        and slice_keys.dimension = paying_users_by_dimension.dimension
-        and slice_keys.dimension_value = paying_users_by_dimension.dimension_value
+        on {{ same_slice('slice_keys', 'paying_users_by_dimension') }}
     left join dau_by_dimension
-        on slice_keys.date = dau_by_dimension.date
-        and slice_keys.dimension = dau_by_dimension.dimension
-        and slice_keys.dimension_value = dau_by_dimension.dimension_value
+        on {{ same_slice('slice_keys', 'dau_by_dimension') }}
 
 ),
 
@@ -347,9 +341,7 @@ funnel_ratios as (
 
     from funnel_persons as step
     inner join funnel_persons as previous_step
-        on step.date = previous_step.date
-        and step.dimension = previous_step.dimension
-        and step.dimension_value = previous_step.dimension_value
+        on {{ same_slice('step', 'previous_step') }}
         and step.step_index = previous_step.step_index + 1
 
     union all
@@ -366,9 +358,7 @@ funnel_ratios as (
 
     from funnel_persons as last_step
     inner join funnel_persons as first_step
-        on last_step.date = first_step.date
-        and last_step.dimension = first_step.dimension
-        and last_step.dimension_value = first_step.dimension_value
+        on {{ same_slice('last_step', 'first_step') }}
         and first_step.step_index = 1
     where last_step.step_index = {{ steps | length }}
         and last_step.dimension <> 'all'
@@ -541,13 +531,9 @@ tracking_completeness as (
 
     from payment_keys
     left join tracked_payments
-        on payment_keys.date = tracked_payments.date
-        and payment_keys.dimension = tracked_payments.dimension
-        and payment_keys.dimension_value = tracked_payments.dimension_value
+        on {{ same_slice('payment_keys', 'tracked_payments') }}
     left join backend_payments
-        on payment_keys.date = backend_payments.date
-        and payment_keys.dimension = backend_payments.dimension
-        and payment_keys.dimension_value = backend_payments.dimension_value
+        on {{ same_slice('payment_keys', 'backend_payments') }}
 
 ),
 
