@@ -2,28 +2,46 @@
 
 All parsing and validation runs inside DuckDB: a file is read by DuckDB's own
 CSV / JSON-lines / Parquet readers into a temporary table of strings
-(readers.py), typed and checked by one generated SQL statement (validation.py),
-then split between the raw table and raw.quarantine. Python only streams each
-file once for its checksum and its UTF-8 check.
+(readers.py) and typed and checked by one generated SQL statement
+(validation.py). Python only streams each file once for its checksum and its
+UTF-8 check.
+
+The work is split in two so that both cores are busy. Files are staged
+(checksummed, read, typed and split into rows to load and rows to quarantine)
+on worker threads, in a private in-memory DuckDB that runs each query on one
+thread: within one landing file a second thread costs more than it saves, two
+files at once use both cores. Each file gets a connection of its own there,
+closed with the file, so its temporary tables go with it. The caller's
+connection writes the staged rows, handed over as Arrow tables, for the whole
+range of days in one transaction: a commit per day would cost more than
+writing the day.
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import pyarrow as pa
 
 from ops_pipeline.contract import SOURCES
 from ops_pipeline.landing import LandingFile
 from ops_pipeline.readers import UnreadableFile, map_columns, read_into_src
+from ops_pipeline.sqltext import ident, sql_str
 from ops_pipeline.validation import typed_select
 
 CHUNK = 1 << 20
+# Files staged at once; on two cores, more do not help, the writer needs its share.
+STAGING_THREADS = 2
+# Staged files waiting to be written, at most: bounds the memory they hold.
+STAGED_AHEAD = 4
 
 
 @dataclass
@@ -59,6 +77,14 @@ class DayResult:
         return sum(f.rows_quarantined for f in self.files)
 
 
+@dataclass
+class _StagedFile:
+    result: FileResult
+    ingested_at: datetime
+    rows: pa.Table  # raw.<source>'s columns for every row, plus __reason (NULL: the row loads) and __record
+    quarantined: pa.Table  # raw.quarantine's columns; no columns at all when no row is quarantined
+
+
 def ingest_range(
     conn: duckdb.DuckDBPyConnection,
     source: str,
@@ -69,84 +95,133 @@ def ingest_range(
     timezone_name: str,
     pii_salt: str,
 ) -> list[DayResult]:
-    """(Re)load every landing day of one source in [first_day, last_day].
+    """(Re)load every landing day of one source in [first_day, last_day], in one transaction.
 
-    Each day is replaced in its own transaction: a day whose files are all
-    readable replaces what that day held before (restatement), a day with an
-    unreadable file is rolled back whole and reported with the error.
+    A day whose files are all readable replaces what that day held before
+    (restatement). A day with an unreadable file is left as it was, none of its
+    files loaded, and reported with the error of its first unreadable file. Any
+    other error rolls the whole range back and is raised.
     """
     ZoneInfo(timezone_name)  # fail early on a bad zone name; it is embedded in SQL below
+    # Staging happens in another database: give it this session's time zone, which says what naive timestamps mean.
+    (session_zone,) = conn.execute("select current_setting('TimeZone')").fetchone()
+    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    files = [f for day in days for f in files_by_day.get(day, [])]
     results: list[DayResult] = []
-    day = first_day
-    while day <= last_day:
-        results.append(_ingest_day(conn, source, day, files_by_day.get(day, []), timezone_name, pii_salt))
-        day += timedelta(days=1)
+    conn.execute("begin transaction")
+    try:
+        held = _days_holding_rows(conn, source, first_day, last_day)
+        with duckdb.connect(config={"threads": 1}) as staging, ThreadPoolExecutor(STAGING_THREADS) as pool:
+            staged = _stage_in_order(pool, staging, files, session_zone, timezone_name, pii_salt)
+            for day in days:
+                day_files = [next(staged) for _ in files_by_day.get(day, [])]
+                results.append(_write_day(conn, source, day, day_files, replace=day in held))
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
     return results
 
 
-def _ingest_day(conn, source, day, files, timezone_name, pii_salt) -> DayResult:
-    result = DayResult(source, day)
-    conn.execute("begin transaction")
+def _stage_in_order(pool, staging, files, session_zone, timezone_name, pii_salt) -> Iterator[Future[_StagedFile]]:
+    """Submit the files for staging, at most STAGED_AHEAD ahead of the one the writer takes."""
+    waiting: deque[Future[_StagedFile]] = deque()
+    for landing_file in files:
+        # The cursor is made here, not on the worker: a connection is not to be shared between threads.
+        waiting.append(pool.submit(_stage, staging.cursor(), landing_file, session_zone, timezone_name, pii_salt))
+        if len(waiting) > STAGED_AHEAD:
+            yield waiting.popleft()
+    yield from waiting
+
+
+def _days_holding_rows(conn, source: str, first_day: date, last_day: date) -> set[date]:
+    """The days of the range with rows from an earlier load: only they need deleting before they are written."""
+    rows = conn.execute(
+        f"select _landing_date from raw.{source} where _landing_date between $first_day and $last_day "
+        "union select landing_date from raw.quarantine "
+        "where source = $source and landing_date between $first_day and $last_day "
+        "union select landing_date from raw.ingestion_log "
+        "where source = $source and landing_date between $first_day and $last_day",
+        {"source": source, "first_day": first_day, "last_day": last_day},
+    ).fetchall()
+    return {day for (day,) in rows}
+
+
+def _write_day(conn, source: str, day: date, staged: list[Future[_StagedFile]], replace: bool) -> DayResult:
     try:
+        files = [future.result() for future in staged]
+    except UnreadableFile as error:
+        return DayResult(source, day, error=str(error))
+    if replace:
         params = {"source": source, "day": day}
         conn.execute(f"delete from raw.{source} where _landing_date = $day", {"day": day})
         for table in ("raw.quarantine", "raw.ingestion_log"):
             conn.execute(f"delete from {table} where source = $source and landing_date = $day", params)
-        for landing_file in files:
-            result.files.append(_ingest_file(conn, landing_file, timezone_name, pii_salt))
-    except UnreadableFile as error:
-        conn.execute("rollback")
-        result.error = str(error)
-        result.files = []
-        return result
-    except Exception:
-        conn.execute("rollback")
-        raise
-    conn.execute("commit")
-    return result
+    for staged_file in files:
+        _write_file(conn, staged_file)
+    return DayResult(source, day, [f.result for f in files])
 
 
-def _ingest_file(conn, landing_file: LandingFile, timezone_name: str, pii_salt: str) -> FileResult:
+def _stage(cursor, landing_file: LandingFile, session_zone: str, timezone_name: str, pii_salt: str) -> _StagedFile:
+    """Read, type and check one file: its rows for raw.<source> and for raw.quarantine."""
     path = landing_file.path
-    sha256, size = _checksum(path, check_utf8=landing_file.format != "parquet")
-    result = FileResult(landing_file.source, str(path), landing_file.landing_date, landing_file.format, sha256, size)
-    ingested_at = datetime.now(timezone.utc)
-    read_into_src(conn, path, landing_file.format)
     source = SOURCES[landing_file.source]
-    columns = map_columns(conn, path, source)
-    typed_sql = f"create or replace temp table _typed as {typed_select(source, columns, timezone_name)}"
-    conn.execute(typed_sql, _used({"landing_date": landing_file.landing_date, "salt": pii_salt}, typed_sql))
-    meta = {"landing_date": landing_file.landing_date, "file": str(path), "ingested_at": ingested_at}
-    names = ", ".join(f'"{c}"' for c in source.column_names)
-    conn.execute(
-        f"insert into raw.{source.name} ({names}, _landing_date, _file, _row_number, _extra, _ingested_at) "
-        f"select {names}, $landing_date, $file, __row, __extra, $ingested_at from _typed where __reason is null",
-        meta,
+    with cursor:
+        sha256, size = _checksum(landing_file)
+        meta = {"source": source.name, "file": str(path), "landing_date": landing_file.landing_date,
+                "ingested_at": datetime.now(timezone.utc)}
+        cursor.execute(f"set TimeZone = {sql_str(session_zone)}")
+        malformed = read_into_src(cursor, path, landing_file.format)
+        columns = map_columns(cursor, path, source)
+        names = ", ".join(ident(c) for c in source.column_names)
+        rows_sql = (
+            f"select {names}, $landing_date as _landing_date, $file as _file, __row as _row_number, "
+            f"__extra as _extra, $ingested_at as _ingested_at, __reason, __record "
+            f"from ({typed_select(source, columns, timezone_name)})"
+        )
+        rows = cursor.sql(rows_sql, params=_used({**meta, "salt": pii_salt}, rows_sql)).to_arrow_table()
+        rows_loaded = rows.column("__reason").null_count
+        quarantined = pa.table({})
+        if malformed or rows_loaded < rows.num_rows:
+            cursor.register("_rows", rows)
+            quarantined = cursor.sql(
+                "select $source as source, $file as file, row_number, reason, record, "
+                "$landing_date as landing_date, $ingested_at as ingested_at from ("
+                "  select _row_number as row_number, __reason as reason, __record as record"
+                "  from _rows where __reason is not null"
+                "  union all select __row, __reason, __record from _malformed)",
+                params=meta,
+            ).to_arrow_table()
+    result = FileResult(source.name, str(path), landing_file.landing_date, landing_file.format, sha256, size,
+                        rows_read=rows_loaded + quarantined.num_rows, rows_loaded=rows_loaded,
+                        rows_quarantined=quarantined.num_rows)
+    return _StagedFile(result, meta["ingested_at"], rows, quarantined)
+
+
+def _write_file(conn, staged: _StagedFile) -> None:
+    result = staged.result
+    # A relation's query, not conn.register: a registered table would be kept until the transaction ends.
+    conn.from_arrow(staged.rows).query(
+        "_rows", f"insert into raw.{result.source} by name select * exclude (__reason, __record) "
+        "from _rows where __reason is null"
     )
-    conn.execute(
-        "insert into raw.quarantine (source, file, row_number, reason, record, landing_date, ingested_at) "
-        "select $source, $file, __row, __reason, __record, $landing_date, $ingested_at from _typed "
-        "where __reason is not null "
-        "union all select $source, $file, __row, __reason, __record, $landing_date, $ingested_at from _malformed",
-        {**meta, "source": source.name},
-    )
-    result.rows_loaded, result.rows_quarantined = conn.execute(
-        "select count(*) filter (where __reason is null), "
-        "count(*) filter (where __reason is not null) + (select count(*) from _malformed) from _typed"
-    ).fetchone()
-    result.rows_read = result.rows_loaded + result.rows_quarantined
+    if staged.quarantined.num_rows:
+        conn.from_arrow(staged.quarantined).query(
+            "_quarantined", "insert into raw.quarantine by name select * from _quarantined"
+        )
     conn.execute(
         "insert into raw.ingestion_log values ($source, $file, $landing_date, $format, $sha256, $bytes, "
         "$rows_read, $rows_loaded, $rows_quarantined, $ingested_at)",
-        {**meta, "source": source.name, "format": result.format, "sha256": sha256, "bytes": size,
-         "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
-         "rows_quarantined": result.rows_quarantined},
+        {"source": result.source, "file": result.file, "landing_date": result.landing_date,
+         "format": result.format, "sha256": result.sha256, "bytes": result.bytes, "rows_read": result.rows_read,
+         "rows_loaded": result.rows_loaded, "rows_quarantined": result.rows_quarantined,
+         "ingested_at": staged.ingested_at},
     )
-    return result
 
 
-def _checksum(path: Path, check_utf8: bool) -> tuple[str, int]:
+def _checksum(landing_file: LandingFile) -> tuple[str, int]:
     """One streaming pass: sha256, size, and (for text formats) a UTF-8 check."""
+    path, check_utf8 = landing_file.path, landing_file.format != "parquet"
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     size = 0

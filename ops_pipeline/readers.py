@@ -25,65 +25,65 @@ class UnreadableFile(Exception):
         self.problem = problem
 
 
-def read_into_src(conn, path: Path, file_format: str) -> None:
-    """Read a file into _src (all VARCHAR, plus __row = 1-based data row) and _malformed."""
+def read_into_src(conn, path: Path, file_format: str) -> int:
+    """Read a file into _src (all VARCHAR, plus __row = 1-based data row) and _malformed; count the latter."""
     conn.execute("create or replace temp table _malformed (__row bigint, __reason varchar, __record varchar)")
     literal = "'" + str(path).replace("'", "''") + "'"
     try:
         if file_format == "csv":
-            _read_csv(conn, literal)
-        elif file_format == "jsonl":
-            _read_jsonl(conn, literal)
-        else:
-            conn.execute(
-                "create or replace temp table _src as select file_row_number + 1 as __row, "
-                f"* exclude (file_row_number) from read_parquet({literal}, file_row_number = true)"
-            )
-            conn.execute(_all_varchar_sql(conn))
+            return _read_csv(conn, literal)
+        if file_format == "jsonl":
+            return _read_jsonl(conn, literal)
+        conn.execute(
+            "create or replace temp table _src as select file_row_number + 1 as __row, "
+            f"* exclude (file_row_number) from read_parquet({literal}, file_row_number = true)"
+        )
+        conn.execute(_all_varchar_sql(conn))
+        return 0
     except duckdb.Error as error:
         raise UnreadableFile(path, f"cannot read {file_format}: {_first_line(error)}") from None
 
 
-def _read_csv(conn, literal: str) -> None:
+def _read_csv(conn, literal: str) -> int:
     conn.execute("drop table if exists _csv_rejects")
     conn.execute("drop table if exists _csv_reject_scans")
     conn.execute(
-        "create or replace temp table _csv as select row_number() over () as __ordinal, * from read_csv("
+        "create or replace temp table _src as select row_number() over () as __row, * from read_csv("
         f"{literal}, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
         "store_rejects = true, rejects_table = '_csv_rejects', rejects_scan = '_csv_reject_scans')"
     )
     # DuckDB reports rejected records by file line; the header is line 1.
-    conn.execute(
+    rejected = conn.execute(
         "insert into _malformed select line - 1, 'malformed CSV record: ' || string_agg(error_message, ' / '), "
         "json_object('line', any_value(csv_line)) from _csv_rejects group by line"
-    )
-    rejected = conn.execute("select count(*) from _malformed").fetchone()[0]
+    ).fetchone()[0]
     if not rejected:
-        conn.execute("create or replace temp table _src as select * rename (__ordinal as __row) from _csv")
-        return
+        return 0
     # Accepted records are numbered densely; give them back their positions in the file.
     conn.execute(
         "create or replace temp table _src as with positions as ("
         "  select p as __row, row_number() over (order by p) as __ordinal"
-        "  from range(1, (select count(*) from _csv) + (select count(*) from _malformed) + 1) as t(p)"
+        "  from range(1, (select count(*) from _src) + (select count(*) from _malformed) + 1) as t(p)"
         "  where p not in (select __row from _malformed))"
-        " select positions.__row, _csv.* exclude (__ordinal) from _csv join positions using (__ordinal)"
+        " select positions.__row, _src.* exclude (__row) from _src join positions on _src.__row = positions.__ordinal"
     )
+    return rejected
 
 
-def _read_jsonl(conn, literal: str) -> None:
+def _read_jsonl(conn, literal: str) -> int:
     conn.execute(
         "create or replace temp table _lines as select __row, rtrim(line, chr(13)) as line from ("
         "  select unnest(lines) as line, generate_subscripts(lines, 1) as __row"
         f"  from (select string_split(content, chr(10)) as lines from read_text({literal})))"
         " where trim(line) <> ''"
     )
-    conn.execute(
+    malformed = conn.execute(
         "insert into _malformed select __row, 'malformed JSON line: not a JSON object', "
         "json_object('line', line) from _lines "
         "where case when json_valid(line) then json_type(line) <> 'OBJECT' else true end"
-    )
-    conn.execute("delete from _lines where __row in (select __row from _malformed)")
+    ).fetchone()[0]
+    if malformed:
+        conn.execute("delete from _lines where __row in (select __row from _malformed)")
     keys = [k for (k,) in conn.execute(
         "select distinct unnest(json_keys(line)) as k from _lines order by k").fetchall()]
     # Keys are matched case-insensitively, so spellings that differ only in case are one column.
@@ -96,6 +96,7 @@ def _read_jsonl(conn, literal: str) -> None:
         for variants in spellings.values()
     )
     conn.execute(f"create or replace temp table _src as select __row{selects} from _lines")
+    return malformed
 
 
 def _all_varchar_sql(conn) -> str:

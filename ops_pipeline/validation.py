@@ -1,8 +1,9 @@
 """The generated statement that types and validates a file's rows against the contract.
 
 One SELECT over _src yields the typed contract columns, the extra columns as
-JSON, the record as JSON (personal data hashed) and __reason: every contract
-rule the row breaks, as 'kind: detail' texts joined by '; ', NULL when none.
+JSON, __reason: every contract rule the row breaks, as 'kind: detail' texts
+joined by '; ', NULL when none, and __record: for the rows with a reason only,
+the file's row as JSON (personal data hashed), which raw.quarantine keeps.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from ops_pipeline.sqltext import ident, pairs, sql_list, sql_str
 
 
 def typed_select(source: Source, file_columns: dict[str, str], timezone_name: str) -> str:
-    """SELECT over _src giving typed contract columns, __extra, __record and __reason."""
+    """SELECT over _src giving __row, the typed contract columns, __extra, __reason and __record."""
     personal = PERSONAL_COLUMNS.get(source.name, ())
     cleaned = ["__row"]
     for column in source.columns:
@@ -23,21 +24,25 @@ def typed_select(source: Source, file_columns: dict[str, str], timezone_name: st
         cleaned.append(f"{value} as {ident('v_' + column.name)}")
     extras = [name for key, name in file_columns.items() if key not in source.column_names]
     extra = f"json_object({pairs(extras)})" if extras else "cast(null as varchar)"
+    cleaned.append(f"{extra} as __extra")
+    # The file's own values, carried along for the record of a rejected row.
+    raw = {key: ident("raw_" + name) for key, name in file_columns.items()}
+    cleaned += [f"{ident(name)} as {raw[key]}" for key, name in file_columns.items()]
     record_pairs = ", ".join(
-        f"{sql_str(name)}, " + (f"sha256($salt || {ident(name)})" if key in personal else ident(name))
+        f"{sql_str(name)}, " + (f"sha256($salt || {raw[key]})" if key in personal else raw[key])
         for key, name in file_columns.items()
     )
-    cleaned.append(f"{extra} as __extra")
-    cleaned.append(f"json_object({record_pairs}) as __record" if record_pairs else "'{}' as __record")
+    record = f"json_object({record_pairs})" if record_pairs else "'{}'"
 
     typed = ", ".join(f"{_typed_value(c)} as {ident(c.name)}" for c in source.columns)
     reasons = [r for c in source.columns for r in _column_reasons(c)] + _source_reasons(source.name, timezone_name)
     names = ", ".join(ident(c.name) for c in source.columns)
     return (
         f"with cleaned as (select {', '.join(cleaned)} from _src),"
-        f" typed as (select *, {typed} from cleaned)"
-        f" select __row, {names}, __extra, __record,"
-        f" nullif(concat_ws('; ', {', '.join(reasons)}), '') as __reason from typed"
+        f" typed as (select *, {typed} from cleaned),"
+        f" checked as (select *, nullif(concat_ws('; ', {', '.join(reasons)}), '') as __reason from typed)"
+        f" select __row, {names}, __extra, __reason,"
+        f" case when __reason is not null then {record} end as __record from checked"
     )
 
 

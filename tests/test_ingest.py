@@ -271,3 +271,47 @@ def test_unreadable_file_fails_the_day_and_loads_nothing(tmp_path, name, content
     assert conn.execute("select count(*), min(_file) from raw.events").fetchone() == (
         1, str(landing_dir / "events/2026-11-01_a.csv"))
     assert conn.execute("select count(*) from raw.ingestion_log").fetchone()[0] == 1
+
+
+def test_a_bad_day_in_a_range_keeps_what_it_held_and_the_other_days_load(tmp_path):
+    landing_dir, wh = tmp_path / "landing", tmp_path / "wh.duckdb"
+    first, bad, last = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
+
+    def event(event_id: str, day: date, platform: str = "ios") -> list[str]:
+        return [event_id, f"{day}T01:00:00Z", "app_open", "d1", "", platform, ""]
+
+    def ingest():
+        conn = warehouse.connect(wh)
+        warehouse.ensure_raw_schema(conn)
+        files = landing.scan(landing_dir, "events").by_source_day().get("events", {})
+        results = ingest_range(conn, "events", first, last, files, timezone_name="Asia/Shanghai", pii_salt=SALT)
+        return conn, results
+
+    write_csv(landing_dir / f"events/{bad}.csv", EVENT_HEADER, [event("old", bad)])
+    conn, _ = ingest()
+    conn.close()
+    # Restate the range: new files for the first and last day, and an unreadable second file for the bad day.
+    write_csv(landing_dir / f"events/{first}.csv", EVENT_HEADER,
+              [event("a1", first), event("a2", first, platform="nokia")])
+    write_csv(landing_dir / f"events/{bad}.csv", EVENT_HEADER, [event("new", bad)])
+    write_csv(landing_dir / f"events/{bad}_retry.csv", ["event_id", "event_name"], [["x", "app_open"]])
+    write_csv(landing_dir / f"events/{last}.csv", EVENT_HEADER, [event("c1", last)])
+    conn, results = ingest()
+
+    assert [(d.landing_date, d.error is None, len(d.files)) for d in results] == [
+        (first, True, 1), (bad, False, 0), (last, True, 1)]
+    assert f"{bad}_retry.csv" in results[1].error and "missing required column(s)" in results[1].error
+    # the bad day is left as it was, none of its new files loaded; the other days are loaded
+    assert conn.execute("select event_id from raw.events order by 1").fetchall() == [
+        ("a1",), ("c1",), ("old",)]
+    quarantined = conn.execute("select row_number, reason from raw.quarantine").fetchall()
+    assert quarantined == [(2, "unknown platform: nokia")]
+    # the log has one row per loaded file, and its counts reconcile with what landed
+    log = conn.execute(
+        "select file, rows_read, rows_loaded, rows_quarantined from raw.ingestion_log order by file").fetchall()
+    assert log == [(str(landing_dir / f"events/{first}.csv"), 2, 1, 1),
+                   (str(landing_dir / f"events/{bad}.csv"), 1, 1, 0),
+                   (str(landing_dir / f"events/{last}.csv"), 1, 1, 0)]
+    loaded = dict(conn.execute("select _file, count(*) from raw.events group by 1").fetchall())
+    assert all(loaded[file] == rows_loaded for file, _, rows_loaded, _ in log)
+    assert results[0].rows_read == results[0].rows_loaded + results[0].rows_quarantined == 2
