@@ -130,11 +130,12 @@ def _run_suite(gx, ge: _GE, datasource, sql_engine, suite: Suite, window: RunWin
     number = next(ge.counter)
     try:
         kwargs_list = [_resolve(e.kwargs, params) for e in suite.expectations]
-        # The batch query runs once, into a temporary table; GE's many metric
-        # queries then read that small table instead of recomputing the query.
+        # GE's many metric queries read the batch as a temporary table (an
+        # aggregate computed once) or a temporary view (rows of one table, scanned in place).
         table = f"{engine.BATCH_TABLE_PREFIX}{number}"
+        kind = "table" if suite.materialize else "view"
         with sql_engine.begin() as connection:
-            connection.exec_driver_sql(f"create temp table {table} as {suite.render_batch(window)}")
+            connection.exec_driver_sql(f"create temp {kind} {table} as {suite.render_batch(window)}")
         asset = datasource.add_query_asset(name=f"{suite.name}__{number}", query=engine.batch_query(table))
         batch_definition = asset.add_batch_definition_whole_table("run window")
         gx_suite = ge.context.suites.add_or_update(gx.ExpectationSuite(

@@ -22,7 +22,7 @@ from ops_pipeline.settings import PROJECT_ROOT
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SUITE_KEYS = {"check", "asset", "blocking", "description", "for_each", "params", "batch", "builder",
-              "where", "expectations"}
+              "materialize", "where", "expectations"}
 EXPECTATION_KEYS = {"expectation", "kwargs", "message", "asset"}
 
 
@@ -55,6 +55,10 @@ class Suite:
     batch: str | None = None
     builder: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # True: the batch query runs once into a temporary table that GE's metric queries
+    # read (right for aggregates). False: a view, for a plain filter of one table's
+    # rows, which DuckDB scans in place, column by column, faster than it copies them.
+    materialize: bool = True
 
     @property
     def check_keys(self) -> list[tuple[str, str]]:
@@ -150,6 +154,7 @@ def _suite(path: Path, spec: dict, item: dict) -> Suite:
         batch=spec.get("batch"),
         builder=spec.get("builder"),
         params=params,
+        materialize=bool(spec.get("materialize", True)),
     )
 
 
