@@ -1,22 +1,29 @@
+{#
+    Device -> user: the first user_id a device carries (earliest event_time,
+    then event_id). Read from the compact device days, not the events: the
+    earliest signed-in event of a device is the first event of its own
+    (date, device, user) group, so ranking the groups' first events finds it
+    in a table a fraction of the size.
+#}
 {{ config(materialized='table') }}
 
 with
 
-events as (
+device_days as (
 
-    select * from {{ ref('stg_tracking__events') }}
+    select * from {{ ref('int_device_days_aggregated') }}
 
 ),
 
-signed_in_events as (
+signed_in_days as (
 
     select
         device_id,
         user_id,
-        event_time,
-        event_id
+        first_event_at,
+        first_event_id
 
-    from events
+    from device_days
     where user_id is not null
 
 ),
@@ -28,10 +35,10 @@ ranked as (
         *,
         row_number() over (
             partition by device_id
-            order by event_time, event_id
+            order by first_event_at, first_event_id
         ) as user_rank
 
-    from signed_in_events
+    from signed_in_days
 
 ),
 
@@ -40,7 +47,7 @@ final as (
     select
         device_id,
         user_id,
-        event_time as first_user_event_at
+        first_event_at as first_user_event_at
 
     from ranked
     where user_rank = 1
