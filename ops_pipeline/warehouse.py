@@ -60,6 +60,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     if not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    conn.execute("set enable_progress_bar = false")
     # Timestamps are stored as instants; naive inputs mean UTC (sources.md).
     conn.execute("set TimeZone = 'UTC'")
     return conn
