@@ -26,7 +26,7 @@ from ops_pipeline import warehouse
 from ops_pipeline.dbt_project import DBT_EXECUTABLE
 from ops_pipeline.settings import DBT_PROJECT_DIR, Settings
 
-EVENTS_PER_USER_DAY = 0.75  # what the generator produces per person in its population per day
+EVENTS_PER_USER_DAY = 0.65  # events the generator makes per person of its population per day (measured over 90 days)
 BENCH_START = date(2026, 1, 1)
 
 

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = commands.add_parser("bench", help="measure every stage on generated data (see README)")
     bench.add_argument("--events", type=int, default=10_000_000, help="approximate number of events")
-    bench.add_argument("--days", type=int, default=60, help="days of history before the incremental day")
+    bench.add_argument("--days", type=int, default=90, help="days of history before the incremental day")
     bench.add_argument("--out", type=Path, help="work folder (default: data/bench); results in bench.json there")
 
     args = parser.parse_args(argv)
