@@ -1,8 +1,10 @@
 """Raw -> staging -> marts: the dbt project as Dagster assets."""
 
-import json
 import os
+import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MetadataValue, Output
@@ -57,6 +59,36 @@ def with_table_metadata(context: AssetExecutionContext, events: list, conn) -> I
         yield event
 
 
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """os.environ with `values` set, restored afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def keep_parse_state(run_target: Path) -> None:
+    """Make this run's parse state the one the next run starts from.
+
+    dagster-dbt gives each run a target folder of its own, seeded with the project's
+    partial_parse.msgpack; with this run's copy there, the next run with the same
+    profile re-parses only the files that changed since (about 0.3 s instead of 2 s).
+    """
+    state = run_target / "partial_parse.msgpack"
+    if state.exists():
+        kept = dbt_project.project_dir / dbt_project.target_path / state.name
+        staged = kept.with_suffix(f".{os.getpid()}")
+        shutil.copyfile(state, staged)
+        staged.replace(kept)  # atomic: a concurrent run reads the old state or the new one
+
+
 def build_dbt_assets() -> AssetsDefinition:
     ensure_manifest()
 
@@ -69,15 +101,24 @@ def build_dbt_assets() -> AssetsDefinition:
     )
     def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, ops: OpsSettings):
         """Every model covers all days; incremental ones recompute the run's landing days plus the lookback."""
-        # profiles.yml reads the warehouse path from the environment of the dbt process.
-        os.environ["OPS_WAREHOUSE"] = duckdb.database
-        dbt_vars = {**run_window(context.run.tags), "timezone": ops.timezone}
-        context.log.info(f"dbt vars: {dbt_vars}")
+        window = run_window(context.run.tags)
+        # The dbt process reads the warehouse, the time zone and the run's window from its
+        # environment (profiles.yml, dbt_project.yml, macros/run_window.sql). Passed as --vars,
+        # a window that changes every run would make dbt parse the whole project every time.
+        dbt_env = {
+            "OPS_WAREHOUSE": duckdb.database,
+            "OPS_TIMEZONE": ops.timezone,
+            "OPS_DBT_MIN_DATE": window["min_date"] or "",
+            "OPS_DBT_MAX_DATE": window["max_date"] or "",
+        }
+        context.log.info(f"dbt run window: {window}, time zone {ops.timezone}")
+        # Unit tests check the SQL, not the data: they run in the test suite, not on every build.
+        with environment(dbt_env):  # dbt.cli starts the process with a copy of os.environ
+            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
         # DuckDB has one writer: collect dbt's events (its logs still stream live), then read the
         # row counts once dbt has released the warehouse.
-        # Unit tests check the SQL, not the data: they run in the test suite, not on every build.
-        args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)]
-        events = list(dbt.cli(args, context=context).stream())
+        events = list(invocation.stream())
+        keep_parse_state(invocation.target_path)
         with duckdb.get_connection() as conn:
             yield from with_table_metadata(context, events, conn)
 

@@ -2,7 +2,7 @@
 
 Builds the dbt project against a temporary DuckDB file with the real raw DDL
 (ensure_raw_schema), runs it the way Dagster does (one landing day at a time,
-vars min_date/max_date), and checks hand-computed values, then that the
+vars min_date/max_date, or the same window in the environment), and checks hand-computed values, then that the
 incremental result equals a full refresh row for row.
 """
 
@@ -86,7 +86,7 @@ def _land(warehouse: Path, landing_day: str, tables: dict[str, list[dict]]) -> N
     conn.close()
 
 
-def _dbt(tmp_path: Path, warehouse: Path, *args: str) -> None:
+def _dbt(tmp_path: Path, warehouse: Path, *args: str, env: dict[str, str] | None = None) -> None:
     dbt = Path(sys.executable).with_name("dbt")
     command = [
         str(dbt if dbt.exists() else shutil.which("dbt")), "build",
@@ -94,7 +94,7 @@ def _dbt(tmp_path: Path, warehouse: Path, *args: str) -> None:
         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
         *args,
     ]
-    env = {**os.environ, "OPS_WAREHOUSE": str(warehouse)}
+    env = {**os.environ, "OPS_WAREHOUSE": str(warehouse), **(env or {})}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
@@ -206,3 +206,24 @@ def test_restated_day_that_lost_its_events_is_emptied(tmp_path):
     conn.close()
     _dbt(tmp_path, warehouse, "--select", "stg_tracking__events", *_day_vars("2026-11-02"))
     assert _rows(warehouse, dates) == [(date(2026, 11, 1),)]
+
+
+def test_the_window_in_the_environment_bounds_the_recompute_as_vars_do(tmp_path):
+    """OPS_DBT_MIN_DATE / OPS_DBT_MAX_DATE, how the Dagster asset passes a run's window (unlike
+    --vars, they keep dbt's partial parsing), recompute only the window; empty, every date."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    _land(warehouse, "2026-11-01", DAY_1)
+    _dbt(tmp_path, warehouse, "--select", "stg_tracking__events")
+    # an event of Oct 20 landing on Nov 2, far beyond the lookback: only a full recompute reaches its date
+    _land(warehouse, "2026-11-02", {"events": [
+        dict(event_id="late", event_time="2026-10-20 09:00:00+00", event_name="page_view", device_id="d9",
+             platform="ios"),
+        dict(event_id="e7", event_time="2026-11-02 03:00:00+00", event_name="app_open", device_id="d9",
+             platform="ios"),
+    ]})
+    events = "select event_id from staging.stg_tracking__events order by event_id"
+    _dbt(tmp_path, warehouse, "--select", "stg_tracking__events",
+         env={"OPS_DBT_MIN_DATE": "2026-11-02", "OPS_DBT_MAX_DATE": "2026-11-02"})
+    assert [e for (e,) in _rows(warehouse, events)] == ["e0", "e1", "e2", "e3", "e7"]
+    _dbt(tmp_path, warehouse, "--select", "stg_tracking__events", env={"OPS_DBT_MIN_DATE": "", "OPS_DBT_MAX_DATE": ""})
+    assert [e for (e,) in _rows(warehouse, events)] == ["e0", "e1", "e2", "e3", "e7", "late"]

@@ -1,6 +1,7 @@
 {#
     The landing-day window of the current run, from vars min_date / max_date
-    ('YYYY-MM-DD', passed by Dagster; null = full build).
+    ('YYYY-MM-DD'; null = full build), else from the environment variables
+    OPS_DBT_MIN_DATE / OPS_DBT_MAX_DATE, which is how Dagster passes it.
 
     window_start(): the first business date an incremental run recomputes,
     min_date - lookback_days, as a SQL date literal; none on a full build.
@@ -14,6 +15,11 @@
 #}
 {% macro _run_window_date(var_name) -%}
     {%- set value = var(var_name, none) -%}
+    {%- if value is none or (value | string | trim) in ('', 'None', 'null') -%}
+        {#- Dagster passes the window as OPS_DBT_MIN_DATE / OPS_DBT_MAX_DATE: unlike
+            --vars, a changed environment keeps dbt's partial parsing. -#}
+        {%- set value = env_var('OPS_DBT_' ~ (var_name | upper), '') -%}
+    {%- endif -%}
     {%- if value is none or (value | string | trim) in ('', 'None', 'null') -%}
         {{ return(none) }}
     {%- endif -%}

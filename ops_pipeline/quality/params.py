@@ -21,7 +21,7 @@ SQL_FRAGMENT = re.compile(r"[A-Za-z0-9_., ()]*")
 
 @lru_cache(maxsize=1)
 def dbt_vars() -> dict:
-    """The vars of dbt_project.yml: lookback_days and timezone are defined there, once."""
+    """The vars of dbt_project.yml: lookback_days is defined there, once."""
     return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
 
 
