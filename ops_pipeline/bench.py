@@ -5,7 +5,10 @@ On a generated dataset of the requested size it measures:
   seconds, rows per second, and peak memory of this process with its children (dbt);
 * the floor: the same compiled dbt SQL (models and data tests) run directly in one
   DuckDB session in dependency order, without Dagster or dbt around it;
-* an incremental day: one more landing day on top of the history, against the full run.
+* an incremental day: one more landing day on top of the history, against the full run;
+* the fixed cost of a run: the same incremental day on a history of 1% of the events,
+  where almost nothing is left but starting Dagster's run, the dbt process and the
+  checks. Above it, the incremental day is the work that grows with the data.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ops_pipeline.settings import DBT_PROJECT_DIR, Settings
 
 EVENTS_PER_USER_DAY = 0.65  # events the generator makes per person of its population per day (measured over 90 days)
 BENCH_START = date(2026, 1, 1)
+FIXED_COST_SHARE = 0.01  # of the events, for the history whose incremental day measures the fixed cost
 
 
 @dataclass
@@ -52,6 +56,7 @@ class BenchReport:
     pipeline_seconds: float = 0.0
     floor_seconds: float = 0.0
     incremental_seconds: float = 0.0
+    fixed_seconds: float | None = None  # the incremental day of a 1% history
     peak_rss_mb: float = 0.0
 
     def stage(self, name: str) -> Stage | None:
@@ -66,9 +71,17 @@ class BenchReport:
     def incremental_over_full(self) -> float | None:
         return self.incremental_seconds / self.pipeline_seconds if self.pipeline_seconds else None
 
+    @property
+    def incremental_over_full_above_fixed(self) -> float | None:
+        """The incremental day against the full run, both less the fixed cost of a run."""
+        if self.fixed_seconds is None or self.pipeline_seconds <= self.fixed_seconds:
+            return None
+        return (self.incremental_seconds - self.fixed_seconds) / (self.pipeline_seconds - self.fixed_seconds)
+
     def as_dict(self) -> dict:
         return {**asdict(self), "pipeline_over_floor": self.pipeline_over_floor,
-                "incremental_over_full": self.incremental_over_full}
+                "incremental_over_full": self.incremental_over_full,
+                "incremental_over_full_above_fixed": self.incremental_over_full_above_fixed}
 
     def table(self) -> str:
         lines = [f"{self.events:,} events ({self.rows:,} rows in all sources), {self.days} days, {self.users:,} users",
@@ -82,6 +95,9 @@ class BenchReport:
             f"dbt build / floor = {ratio(self.pipeline_over_floor)}",
             f"incremental day: {self.incremental_seconds:.1f} s; incremental / full = {ratio(self.incremental_over_full)}",
         ]
+        if self.fixed_seconds is not None:
+            lines.append(f"fixed cost of a run (the incremental day of a 1% history): {self.fixed_seconds:.1f} s; "
+                         f"above it, incremental / full = {ratio(self.incremental_over_full_above_fixed)}")
         return "\n".join(lines)
 
 
@@ -151,7 +167,7 @@ def step_windows(instance, run_id: str) -> dict[str, list[tuple[float, float]]]:
     return windows
 
 
-def run_bench(out_dir: Path, events: int, days: int, seed: int = 7) -> BenchReport:
+def run_bench(out_dir: Path, events: int, days: int, seed: int = 7, fixed_cost: bool = True) -> BenchReport:
     from ops_pipeline.generator import generate
     from ops_pipeline.pipeline import dagster_instance, run
 
@@ -196,6 +212,9 @@ def run_bench(out_dir: Path, events: int, days: int, seed: int = 7) -> BenchRepo
     report.incremental_seconds = time.time() - began
     if not outcome.success:
         raise RuntimeError(f"incremental run failed: {outcome.failures}")
+    if fixed_cost:
+        small = run_bench(out_dir / "fixed_cost", round(events * FIXED_COST_SHARE), days, seed, fixed_cost=False)
+        report.fixed_seconds = small.incremental_seconds
     return report
 
 

@@ -1,4 +1,4 @@
-"""A tiny run of the benchmark: every stage measured, the floor and the incremental day too."""
+"""A tiny run of the benchmark: every stage measured, the floor, the incremental day and the fixed cost too."""
 
 import json
 
@@ -15,4 +15,8 @@ def test_bench_smoke(tmp_path, capsys, monkeypatch):
     assert report["events"] > 1000 and report["rows"] > report["events"]
     assert report["floor_seconds"] > 0 and report["incremental_seconds"] > 0
     assert report["pipeline_over_floor"] == stages["dbt build"]["seconds"] / report["floor_seconds"]
-    assert "dbt build / floor" in capsys.readouterr().out
+    assert report["fixed_seconds"] > 0
+    assert report["incremental_over_full_above_fixed"] == (
+        (report["incremental_seconds"] - report["fixed_seconds"]) / (report["pipeline_seconds"] - report["fixed_seconds"]))
+    out = capsys.readouterr().out
+    assert "dbt build / floor" in out and "fixed cost of a run" in out

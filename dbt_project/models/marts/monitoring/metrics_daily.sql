@@ -9,7 +9,7 @@
     day to last complete date).
 
     Metrics (dimensions):
-      dau                        all, platform, channel, region (stitched events; a person active on two platforms counts in both)
+      dau                        all, platform, channel, region (persons active in the slice; one active on two platforms counts in both)
       new_users                  all, channel, region (registrations)
       orders, gmv, paid_orders, paid_gmv, refund_amount, net_revenue
                                  all, channel, platform, region (revenue_daily)
@@ -55,9 +55,15 @@ users as (
 
 ),
 
-stitched_events as (
+device_slices as (
 
-    select * from {{ ref('int_events_stitched') }}
+    select * from {{ ref('int_device_day_slices_aggregated') }}
+
+),
+
+device_users as (
+
+    select * from {{ ref('int_device_users') }}
 
 ),
 
@@ -171,6 +177,26 @@ paying_users_by_dimension as (
 
 ),
 
+person_slices as (
+
+    -- metrics.md Identity, as in int_person_days_stitched
+    select
+        device_slices.event_date,
+        coalesce(
+            device_slices.user_id,
+            device_users.user_id,
+            'd:' || device_slices.device_id
+        ) as person_id,
+        device_slices.platform,
+        device_slices.channel,
+        device_slices.region
+
+    from device_slices
+    left join device_users
+        on device_slices.device_id = device_users.device_id
+
+),
+
 dau_by_dimension as (
     {%- for dimension in order_dimensions %}
 
@@ -180,7 +206,7 @@ dau_by_dimension as (
         coalesce({{ dimension }}, '(none)') as dimension_value,
         count(distinct person_id) as dau
 
-    from stitched_events
+    from person_slices
     group by event_date, coalesce({{ dimension }}, '(none)')
     {%- if not loop.last %}
 
