@@ -6,18 +6,11 @@
     so the marts resolve it from int_device_users at build time and this table
     only ever changes on the dates that the run recomputes.
 
-    Incremental: a run with min_date recomputes the dates >= window_start()
-    (delete_run_window pre_hook, then append), like stg_tracking__events.
+    Incremental, like every model of this folder (configured once in
+    dbt_project.yml): a run with min_date recomputes the dates >=
+    window_start() (delete_run_window pre_hook, then append), like
+    stg_tracking__events.
 #}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_run_window('event_date') }}",
-        on_schema_change='fail',
-    )
-}}
-
 {%- set recompute_window = is_incremental() and window_start() is not none %}
 
 with

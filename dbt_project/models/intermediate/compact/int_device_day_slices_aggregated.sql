@@ -6,15 +6,6 @@
     see int_device_days_aggregated): about a sixth of the events' rows.
     Incremental like int_device_days_aggregated.
 #}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_run_window('event_date') }}",
-        on_schema_change='fail',
-    )
-}}
-
 {%- set recompute_window = is_incremental() and window_start() is not none %}
 
 with

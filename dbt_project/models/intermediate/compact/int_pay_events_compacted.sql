@@ -4,15 +4,6 @@
     an item's viewers. person_id is resolved in the mart. Incremental like
     int_device_days_aggregated.
 #}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_run_window('event_date') }}",
-        on_schema_change='fail',
-    )
-}}
-
 {%- set recompute_window = is_incremental() and window_start() is not none %}
 
 with

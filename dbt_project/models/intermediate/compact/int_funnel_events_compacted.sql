@@ -13,15 +13,6 @@
     like int_device_days_aggregated; after changing funnel_steps, run it with
     --full-refresh.
 #}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_run_window('event_date') }}",
-        on_schema_change='fail',
-    )
-}}
-
 {%- set steps = funnel_steps() %}
 {%- set recompute_window = is_incremental() and window_start() is not none %}
 
