@@ -50,3 +50,18 @@
     {%- endif -%}
     {{ return(_date_literal(max_date)) }}
 {%- endmacro %}
+
+{#
+    in_run_window(date_column): the rows an incremental model recomputes on
+    this run, as a filter: `date_column >= window_start()` on a windowed
+    incremental run, `true` on a first build or a full recompute. The
+    delete_run_window pre_hook removes exactly these rows beforehand.
+#}
+{% macro in_run_window(date_column) -%}
+    {%- set start = window_start() if is_incremental() else none -%}
+    {%- if start is none -%}
+        true
+    {%- else -%}
+        {{ date_column }} >= {{ start }}
+    {%- endif -%}
+{%- endmacro %}

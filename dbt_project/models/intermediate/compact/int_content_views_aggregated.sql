@@ -4,8 +4,6 @@
     of views. person_id is resolved in content_daily. Incremental like
     int_device_days_aggregated.
 #}
-{%- set recompute_window = is_incremental() and window_start() is not none %}
-
 with
 
 events as (
@@ -13,9 +11,7 @@ events as (
     select * from {{ ref('stg_tracking__events') }}
     where event_name = 'content_view'
         and content_id is not null
-    {%- if recompute_window %}
-        and event_date >= {{ window_start() }}
-    {%- endif %}
+        and {{ in_run_window('event_date') }}
 
 ),
 

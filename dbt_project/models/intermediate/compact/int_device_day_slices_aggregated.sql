@@ -6,16 +6,12 @@
     see int_device_days_aggregated): about a sixth of the events' rows.
     Incremental like int_device_days_aggregated.
 #}
-{%- set recompute_window = is_incremental() and window_start() is not none %}
-
 with
 
 events as (
 
     select * from {{ ref('stg_tracking__events') }}
-    {%- if recompute_window %}
-    where event_date >= {{ window_start() }}
-    {%- endif %}
+    where {{ in_run_window('event_date') }}
 
 ),
 

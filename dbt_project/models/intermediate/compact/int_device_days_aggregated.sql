@@ -11,16 +11,12 @@
     window_start() (delete_run_window pre_hook, then append), like
     stg_tracking__events.
 #}
-{%- set recompute_window = is_incremental() and window_start() is not none %}
-
 with
 
 events as (
 
     select * from {{ ref('stg_tracking__events') }}
-    {%- if recompute_window %}
-    where event_date >= {{ window_start() }}
-    {%- endif %}
+    where {{ in_run_window('event_date') }}
 
 ),
 

@@ -14,7 +14,6 @@
     --full-refresh.
 #}
 {%- set steps = funnel_steps() %}
-{%- set recompute_window = is_incremental() and window_start() is not none %}
 
 with
 
@@ -22,9 +21,7 @@ events as (
 
     select * from {{ ref('stg_tracking__events') }}
     where event_name in ({{ sql_string_list(steps | map(attribute='events') | sum(start=[]) | unique | list) }})
-    {%- if recompute_window %}
-        and event_date >= {{ window_start() }}
-    {%- endif %}
+        and {{ in_run_window('event_date') }}
 
 ),
 

@@ -4,17 +4,13 @@
     an item's viewers. person_id is resolved in the mart. Incremental like
     int_device_days_aggregated.
 #}
-{%- set recompute_window = is_incremental() and window_start() is not none %}
-
 with
 
 events as (
 
     select * from {{ ref('stg_tracking__events') }}
     where event_name = 'pay_success'
-    {%- if recompute_window %}
-        and event_date >= {{ window_start() }}
-    {%- endif %}
+        and {{ in_run_window('event_date') }}
 
 ),
 
