@@ -53,9 +53,33 @@ renamed as (
 
 ),
 
+repeated_ids as (
+
+    -- SDK retries resend an event under its event_id; most ids arrive once
+    select event_id
+    from renamed
+    group by event_id
+    having count(*) > 1
+
+),
+
 deduplicated as (
 
-    -- SDK retries resend an event: keep the first delivered copy
+    -- keep the first delivered copy. Only the repeated ids are ranked: a window
+    -- over every event would sort all of them (twice the time on a full build)
+    select
+        *,
+        1 as copy_number
+
+    from renamed
+    where not exists (
+        select 1
+        from repeated_ids
+        where repeated_ids.event_id = renamed.event_id
+    )
+
+    union all
+
     select
         *,
         row_number() over (
@@ -64,6 +88,11 @@ deduplicated as (
         ) as copy_number
 
     from renamed
+    where exists (
+        select 1
+        from repeated_ids
+        where repeated_ids.event_id = renamed.event_id
+    )
 
 ),
 
