@@ -41,22 +41,20 @@ PREVIEWS = {
 }
 
 
-def with_table_metadata(context: AssetExecutionContext, events: list, conn) -> Iterator:
-    """Add dagster/row_count to every built table, and a preview to the headline marts."""
+def with_table_metadata(context: AssetExecutionContext, outputs: list[Output], conn) -> Iterator[Output]:
+    """The model outputs with dagster/row_count on every built table, and a preview on the headline marts."""
     tables = {(schema, name) for schema, name in conn.execute(
         "select schema_name, table_name from duckdb_tables()").fetchall()}
-    for event in events:
-        if isinstance(event, Output):
-            schema, name = context.asset_key_for_output(event.output_name).path[-2:]
-            metadata = dict(event.metadata)
-            if (schema, name) in tables:
-                metadata["dagster/row_count"] = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
-            if name in PREVIEWS and (schema, name) in tables:
-                preview = conn.execute(PREVIEWS[name]).df()
-                metadata["preview"] = MetadataValue.md(preview.to_markdown(index=False, floatfmt=".4g"))
-            event = Output(event.value, output_name=event.output_name, metadata=metadata,
-                           data_version=event.data_version, tags=event.tags)
-        yield event
+    for output in outputs:
+        schema, name = context.asset_key_for_output(output.output_name).path[-2:]
+        metadata = dict(output.metadata)
+        if (schema, name) in tables:
+            metadata["dagster/row_count"] = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+        if name in PREVIEWS and (schema, name) in tables:
+            preview = conn.execute(PREVIEWS[name]).df()
+            metadata["preview"] = MetadataValue.md(preview.to_markdown(index=False, floatfmt=".4g"))
+        yield Output(output.value, output_name=output.output_name, metadata=metadata,
+                     data_version=output.data_version, tags=output.tags)
 
 
 @contextmanager
@@ -115,11 +113,17 @@ def build_dbt_assets() -> AssetsDefinition:
         # Unit tests check the SQL, not the data: they run in the test suite, not on every build.
         with environment(dbt_env):  # dbt.cli starts the process with a copy of os.environ
             invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
-        # DuckDB has one writer: collect dbt's events (its logs still stream live), then read the
-        # row counts once dbt has released the warehouse.
-        events = list(invocation.stream())
+        # Test results (asset checks) go to Dagster's event log as dbt reports them, while it
+        # works. DuckDB has one writer, so the model outputs wait for dbt to release the
+        # warehouse, and then carry the row counts.
+        outputs = []
+        for event in invocation.stream():
+            if isinstance(event, Output):
+                outputs.append(event)
+            else:
+                yield event
         keep_parse_state(invocation.target_path)
         with duckdb.get_connection() as conn:
-            yield from with_table_metadata(context, events, conn)
+            yield from with_table_metadata(context, outputs, conn)
 
     return dbt_models

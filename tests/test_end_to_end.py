@@ -170,3 +170,32 @@ def test_headline_numbers_equal_an_independent_computation(generated_run):
         assert mart_dau == dau.get(day, 0), day
         assert mart_orders == orders.get(day, 0), day
         assert mart_gmv == pytest.approx(paid_gmv.get(day, 0.0), rel=1e-9, abs=1e-6), day
+
+
+def test_dbt_tables_carry_row_counts_and_dbt_tests_are_asset_checks(generated_run):
+    """In the Dagster run: every table dbt built has a materialisation whose row count is the
+    table's, and every generic dbt test of the manifest was evaluated as an asset check."""
+    from dagster import AssetKey, DagsterEventType, DagsterInstance
+
+    from ops_pipeline.dbt_project import dbt_project
+
+    instance = DagsterInstance.from_config(str(generated_run.warehouse.parent / "dagster_home"))
+    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    models = [n for n in manifest["nodes"].values()
+              if n["resource_type"] == "model" and n["config"]["materialized"] != "view"]
+    generic_tests = {n["name"] for n in manifest["nodes"].values()
+                     if n["resource_type"] == "test" and n.get("test_metadata")}
+    with duckdb.connect(str(generated_run.warehouse), read_only=True) as conn:
+        rows = {(m["schema"], m["name"]): conn.execute(
+            f'select count(*) from "{m["schema"]}"."{m["name"]}"').fetchone()[0] for m in models}
+    assert len(rows) >= 20 and sum(rows.values()) > 0
+    for (schema, name), count in rows.items():
+        event = instance.get_latest_materialization_event(AssetKey([schema, name]))
+        assert event is not None, (schema, name)
+        assert event.asset_materialization.metadata["dagster/row_count"].value == count, (schema, name)
+
+    (run,) = instance.get_runs()
+    evaluated = {record.dagster_event.event_specific_data.check_name
+                 for record in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)}
+    assert len(generic_tests) >= 100
+    assert generic_tests <= evaluated, sorted(generic_tests - evaluated)[:5]
