@@ -6,7 +6,8 @@ On a generated dataset of the requested size it measures:
 * the floor: the same compiled dbt SQL (models and data tests) run directly in one
   DuckDB session in dependency order, without Dagster or dbt around it;
 * an incremental day: one more landing day on top of the history, against the full run;
-* the fixed cost of a run: the same incremental day on a history of 1% of the events,
+  the best of INCREMENTAL_DAYS such days, one after the other, as this machine's speed wanders;
+* the fixed cost of a run: the same incremental days on a history of 1% of the events,
   where almost nothing is left but starting Dagster's run, the dbt process and the
   checks. Above it, the incremental day is the work that grows with the data.
 """
@@ -32,6 +33,7 @@ from ops_pipeline.settings import DBT_PROJECT_DIR, Settings
 EVENTS_PER_USER_DAY = 0.65  # events the generator makes per person of its population per day (measured over 90 days)
 BENCH_START = date(2026, 1, 1)
 FIXED_COST_SHARE = 0.01  # of the events, for the history whose incremental day measures the fixed cost
+INCREMENTAL_DAYS = 2  # landing days run one by one after the history; the fastest one is reported
 
 
 @dataclass
@@ -55,8 +57,9 @@ class BenchReport:
     stages: list[Stage] = field(default_factory=list)
     pipeline_seconds: float = 0.0
     floor_seconds: float = 0.0
-    incremental_seconds: float = 0.0
-    fixed_seconds: float | None = None  # the incremental day of a 1% history
+    incremental_seconds: float = 0.0  # the fastest of incremental_runs
+    incremental_runs: list[float] = field(default_factory=list)
+    fixed_seconds: float | None = None  # incremental_seconds of the same bench on a 1% history
     peak_rss_mb: float = 0.0
 
     def stage(self, name: str) -> Stage | None:
@@ -93,10 +96,12 @@ class BenchReport:
             f"whole pipeline (ingest .. monitors): {self.pipeline_seconds:.1f} s, peak {self.peak_rss_mb:,.0f} MB",
             f"floor (compiled SQL in one DuckDB session): {self.floor_seconds:.1f} s; "
             f"dbt build / floor = {ratio(self.pipeline_over_floor)}",
-            f"incremental day: {self.incremental_seconds:.1f} s; incremental / full = {ratio(self.incremental_over_full)}",
+            f"incremental day: {self.incremental_seconds:.1f} s (best of "
+            f"{', '.join(f'{s:.1f}' for s in self.incremental_runs)}); "
+            f"incremental / full = {ratio(self.incremental_over_full)}",
         ]
         if self.fixed_seconds is not None:
-            lines.append(f"fixed cost of a run (the incremental day of a 1% history): {self.fixed_seconds:.1f} s; "
+            lines.append(f"fixed cost of a run (the same on a 1% history): {self.fixed_seconds:.1f} s; "
                          f"above it, incremental / full = {ratio(self.incremental_over_full_above_fixed)}")
         return "\n".join(lines)
 
@@ -182,7 +187,7 @@ def run_bench(out_dir: Path, events: int, days: int, seed: int = 7, fixed_cost: 
     last_day = BENCH_START + timedelta(days=days - 1)
     with MemorySampler() as memory:
         began = time.time()
-        manifest = generate(settings.landing_dir, BENCH_START, days + 1, users, seed=seed)
+        manifest = generate(settings.landing_dir, BENCH_START, days + INCREMENTAL_DAYS, users, seed=seed)
         generated = time.time()
         per_source = {s: sum(v for d, v in by_day.items() if d <= last_day.isoformat())
                       for s, by_day in manifest["rows"].items()}
@@ -207,11 +212,14 @@ def run_bench(out_dir: Path, events: int, days: int, seed: int = 7, fixed_cost: 
         report.peak_rss_mb = memory.peak(began)
 
     report.floor_seconds = measure_floor(settings.warehouse, out_dir)
-    began = time.time()
-    outcome = run(settings, last_day + timedelta(days=1), last_day + timedelta(days=1), out_dir / "incremental.log")
-    report.incremental_seconds = time.time() - began
-    if not outcome.success:
-        raise RuntimeError(f"incremental run failed: {outcome.failures}")
+    for number in range(1, INCREMENTAL_DAYS + 1):
+        day = last_day + timedelta(days=number)
+        began = time.time()
+        outcome = run(settings, day, day, out_dir / f"incremental_{number}.log")
+        report.incremental_runs.append(time.time() - began)
+        if not outcome.success:
+            raise RuntimeError(f"incremental run of {day} failed: {outcome.failures}")
+    report.incremental_seconds = min(report.incremental_runs)
     if fixed_cost:
         small = run_bench(out_dir / "fixed_cost", round(events * FIXED_COST_SHARE), days, seed, fixed_cost=False)
         report.fixed_seconds = small.incremental_seconds

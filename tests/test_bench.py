@@ -1,4 +1,4 @@
-"""A tiny run of the benchmark: every stage measured, the floor, the incremental day and the fixed cost too."""
+"""A tiny run of the benchmark: every stage measured, the floor, the incremental days and the fixed cost too."""
 
 import json
 
@@ -15,6 +15,7 @@ def test_bench_smoke(tmp_path, capsys, monkeypatch):
     assert all(s["seconds"] > 0 and s["peak_rss_mb"] > 50 for s in stages.values())
     assert report["events"] > 1000 and report["rows"] > report["events"]
     assert report["floor_seconds"] > 0 and report["incremental_seconds"] > 0
+    assert len(report["incremental_runs"]) == 2 and report["incremental_seconds"] == min(report["incremental_runs"])
     assert report["pipeline_over_floor"] == stages["dbt build"]["seconds"] / report["floor_seconds"]
     assert report["fixed_seconds"] > 0
     # at this size the full run is itself mostly fixed cost, and may take less than the fixed-cost run
