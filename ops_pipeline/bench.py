@@ -231,11 +231,15 @@ def parse_dbt_project(settings: Settings) -> None:
     """Parse the dbt project for this warehouse, untimed. dbt parses the whole project again
     when its connection (the warehouse path) changes: a deployment pays that once, on its
     first run, and the benchmark's full run stands for every full run after it."""
+    _dbt(["parse"], settings.warehouse, OPS_TIMEZONE=settings.timezone)  # as the pipeline's dbt runs see it
+
+
+def _dbt(args: list[str], warehouse_path: Path, **env: str) -> None:
+    """A dbt command on the project, for the warehouse at warehouse_path (and more environment)."""
     subprocess.run(
-        [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+        [DBT_EXECUTABLE, *args, "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
          str(DBT_PROJECT_DIR)],
-        check=True, capture_output=True,
-        env={**os.environ, "OPS_WAREHOUSE": str(settings.warehouse), "OPS_TIMEZONE": settings.timezone},
+        check=True, capture_output=True, env={**os.environ, **env, "OPS_WAREHOUSE": str(warehouse_path)},
     )
 
 
@@ -249,11 +253,7 @@ def measure_floor(warehouse_path: Path, out_dir: Path) -> float:
                 "and schema_name not in ('raw', 'main', 'information_schema', 'pg_catalog')").fetchall():
             conn.execute(f'drop schema "{schema}" cascade')
     target = out_dir / "floor_target"
-    subprocess.run(
-        [DBT_EXECUTABLE, "compile", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-         str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(out_dir / "floor_logs")],
-        check=True, env={**os.environ, "OPS_WAREHOUSE": str(floor_db)}, capture_output=True,
-    )
+    _dbt(["compile", "--target-path", str(target), "--log-path", str(out_dir / "floor_logs")], floor_db)
     statements = compiled_statements(json.loads((target / "manifest.json").read_text()))
     with warehouse.connect(floor_db) as conn:
         began = time.time()
