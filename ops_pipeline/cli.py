@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from dataclasses import replace
@@ -132,5 +133,19 @@ def _bench(out: Path, events: int, days: int) -> int:
     return 0
 
 
+def console() -> None:
+    """The `ops-pipeline` command: main(), then the end of the process without the
+    interpreter's teardown. By then everything is written and closed. The teardown
+    would end every run with some forty lines of "nanobind: leaked ..." from duckdb
+    2.0's bindings: once Great Expectations has loaded SQLAlchemy's ORM beside
+    duckdb-engine, DuckDB's module is freed after nanobind checks it. Nothing
+    leaks; the process is ending anyway."""
+    status = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

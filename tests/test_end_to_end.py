@@ -8,6 +8,10 @@ event dedupe, person stitching, Shanghai business days) without DuckDB or dbt.
 import csv
 import json
 import math
+import os
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +20,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+
+from tests.conftest import GENERATED_DAYS, GENERATED_START
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PLATFORMS = {"ios", "android", "web", "mini_program"}
@@ -199,3 +205,24 @@ def test_dbt_tables_carry_row_counts_and_dbt_tests_are_asset_checks(generated_ru
                  for record in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)}
     assert len(generic_tests) >= 100
     assert generic_tests <= evaluated, sorted(generic_tests - evaluated)[:5]
+
+
+def test_the_installed_command_ends_cleanly(generated_run, tmp_path):
+    """`ops-pipeline run` as the console script a user types: one more landing day on a copy of
+    the warehouse. Its exit status is main()'s, stderr stays empty (no teardown noise from
+    duckdb's bindings at exit), and no DuckDB write-ahead log is left behind."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(generated_run.warehouse, warehouse)
+    last_day = (GENERATED_START + timedelta(days=GENERATED_DAYS - 1)).isoformat()
+    command = Path(sys.executable).parent / "ops-pipeline"
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    done = subprocess.run(
+        [str(command), "run", "--landing", str(generated_run.landing), "--warehouse", str(warehouse),
+         "--start", last_day, "--end", last_day],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "succeeded" in done.stdout
+    assert done.stderr == ""
+    assert sorted(p.name for p in tmp_path.rglob("*.wal")) == []
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert conn.execute("select max(date) from marts.kpi_daily").fetchone()[0] == date.fromisoformat(last_day)
