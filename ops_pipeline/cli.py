@@ -137,9 +137,8 @@ def console() -> None:
     """The `ops-pipeline` command: main(), then the end of the process without the
     interpreter's teardown. By then everything is written and closed. The teardown
     would end every run with some forty lines of "nanobind: leaked ..." from duckdb
-    2.0's bindings: once Great Expectations has loaded SQLAlchemy's ORM beside
-    duckdb-engine, DuckDB's module is freed after nanobind checks it. Nothing
-    leaks; the process is ending anyway."""
+    2.0's bindings, an artefact of the order in which the interpreter frees modules
+    once Great Expectations is loaded beside duckdb-engine: nothing leaks."""
     status = main()
     logging.shutdown()
     sys.stdout.flush()
