@@ -87,6 +87,21 @@ def keep_parse_state(run_target: Path) -> None:
         staged.replace(kept)  # atomic: a concurrent run reads the old state or the new one
 
 
+# Each dbt invocation leaves a target folder of its own (dbt.log, run_results.json, the
+# compiled SQL: about 5 MB at 10M events). The newest ones stay for looking into past runs.
+RUN_TARGETS_KEPT = 30
+
+
+def prune_run_targets(run_target: Path, keep: int = RUN_TARGETS_KEPT) -> None:
+    """Delete all but the newest `keep` target folders of this op's dbt invocations, the
+    siblings of run_target named like it (<op name>-<run id>-<suffix>)."""
+    prefix = run_target.name.split("-", 1)[0] + "-"
+    folders = sorted((p for p in run_target.parent.iterdir() if p.is_dir() and p.name.startswith(prefix)),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def build_dbt_assets() -> AssetsDefinition:
     ensure_manifest()
 
@@ -128,6 +143,7 @@ def build_dbt_assets() -> AssetsDefinition:
             else:
                 yield event
         keep_parse_state(invocation.target_path)
+        prune_run_targets(invocation.target_path)
         with duckdb.get_connection() as conn:
             yield from with_table_metadata(context, outputs, conn)
 

@@ -53,3 +53,28 @@ def test_pipeline_job_runs_a_partition_range_in_one_run(tmp_path):
             "select event_id, event_date, landing_date from staging.stg_tracking__events order by 1"
         ).fetchall()
     assert rows == [("e1", date(2026, 11, 1), date(2026, 11, 1)), ("e2", date(2026, 11, 1), date(2026, 11, 2))]
+
+
+def test_old_dbt_run_folders_are_pruned(tmp_path):
+    """Of the dbt_models-* run folders, the newest `keep` stay (by modification time); other
+    folders and files of the target folder are left alone."""
+    import os
+
+    from ops_pipeline.assets.dbt import prune_run_targets
+
+    runs = []
+    for number in range(8):
+        folder = tmp_path / f"dbt_models-{number:07d}-abcdef{number}"
+        (folder / "compiled").mkdir(parents=True)
+        (folder / "dbt.log").write_text("log")
+        os.utime(folder, (1_000_000 + number, 1_000_000 + number))
+        runs.append(folder)
+    other = tmp_path / "other_op-0000000-aaaaaaa"
+    other.mkdir()
+    os.utime(other, (1, 1))
+    (tmp_path / "partial_parse.msgpack").write_bytes(b"state")
+
+    prune_run_targets(runs[-1], keep=3)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [r.name for r in runs[-3:]] + [other.name, "partial_parse.msgpack"])
