@@ -1,0 +1,170 @@
+"""The metric registry: marts.metrics_daily generated from it, on hand-computed inputs, and a new
+metric added with one registry entry.
+
+The cases of tests/fixtures/metrics_daily_cases.yml are loaded into the tables the registry's
+semantic models read (and kpi_daily, the reporting dates), then the real dbt model is built with
+`dbt run --select metrics_daily` and must hold exactly the expected rows.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from ops_pipeline.metrics import RegistryError, load_registry
+
+PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "metrics_daily_cases.yml").read_text(encoding="utf-8"))
+KEY = ("date", "metric", "dimension", "dimension_value")
+METRICS_YAML = Path("models/marts/monitoring/_monitoring__metrics.yml")
+
+NEW_RATIO = """
+  - name: refund_rate
+    label: Refund rate
+    description: Refunds / placed GMV.
+    type: ratio
+    type_params:
+      numerator: refund_amount
+      denominator: gmv
+    config:
+      meta: {label_zh: 退款率, unit: ratio, format: percent, good_direction: down, dimensions: [channel]}
+"""
+
+
+def _relation(ref: str) -> tuple[str, str]:
+    name = ref.removeprefix("ref('").removesuffix("')")
+    return ("marts" if name == "kpi_daily" else "intermediate"), name
+
+
+def _columns(project_dir: Path) -> dict[str, list[str]]:
+    """The columns of each measure table, from its model YAML (kpi_daily: only its date is read)."""
+    columns = {"kpi_daily": ["date"]}
+    models = yaml.safe_load((project_dir / "models/intermediate/metric_inputs/_metric_inputs__models.yml")
+                            .read_text(encoding="utf-8"))["models"]
+    for model in models:
+        columns[model["name"]] = [column["name"] for column in model["columns"]]
+    return columns
+
+
+def _load_inputs(warehouse: Path, project_dir: Path) -> None:
+    """Every case's `given` rows, together: the cases use disjoint tables or dates."""
+    rows: dict[str, list[dict]] = {}
+    for case in CASES["cases"]:
+        for given in case["given"]:
+            rows.setdefault(given["input"], [])
+            rows[given["input"]] += [r for r in given["rows"] if r not in rows[given["input"]]]
+    columns = _columns(project_dir)
+    conn = duckdb.connect(str(warehouse))
+    try:
+        for ref, table_rows in rows.items():
+            schema, name = _relation(ref)
+            names = columns[name]
+            types = ["date" if c == "date" else "varchar" if c.startswith("dimension") else "double" for c in names]
+            conn.execute(f"create schema if not exists {schema}")
+            conn.execute(f"create or replace table {schema}.{name} ("
+                         + ", ".join(f"{c} {t}" for c, t in zip(names, types)) + ")")
+            for row in table_rows:
+                conn.execute(f"insert into {schema}.{name} values ({', '.join('?' for _ in names)})",
+                             [row.get(c) for c in names])
+    finally:
+        conn.close()
+
+
+def _build_metrics_daily(project_dir: Path, warehouse: Path, work: Path) -> list[dict]:
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt if dbt.exists() else shutil.which("dbt")), "run", "--select", "metrics_daily",
+               "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+               "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    result = subprocess.run(command, env={**os.environ, "OPS_WAREHOUSE": str(warehouse)},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"dbt run failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        cursor = conn.execute("select * from marts.metrics_daily")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    finally:
+        conn.close()
+
+
+def _key(row: dict) -> tuple:
+    return tuple(str(row[k]) for k in KEY)
+
+
+def _same(expected, actual) -> bool:
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    return math.isclose(float(expected), float(actual), rel_tol=1e-12, abs_tol=1e-15)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> list[dict]:
+    work = tmp_path_factory.mktemp("metrics_daily_cases")
+    warehouse = work / "cases.duckdb"
+    _load_inputs(warehouse, PROJECT_DIR)
+    return _build_metrics_daily(PROJECT_DIR, warehouse, work)
+
+
+@pytest.mark.parametrize("case", CASES["cases"], ids=[case["name"] for case in CASES["cases"]])
+def test_metrics_daily_holds_the_hand_computed_rows(built, case):
+    tables = {given["input"] for given in case["given"] if given["rows"]} - {"ref('kpi_daily')"}
+    registry = load_registry()
+    metrics = {row["metric"] for row in case["expect"]["rows"]}
+    assert metrics <= {name for name, m in registry.items() if m.published}
+    actual = {_key(row): row for row in built if row["metric"] in metrics}
+    expected = {_key(row): row for row in case["expect"]["rows"]}
+    assert tables, "a case gives rows to at least one measure table"
+    missing, extra = sorted(expected.keys() - actual.keys()), sorted(actual.keys() - expected.keys())
+    assert not missing and not extra, f"rows missing: {missing}\nrows not expected: {extra}"
+    wrong = [(key, {c: (expected[key][c], actual[key][c]) for c in ("value", "numerator", "denominator")})
+             for key in sorted(expected)
+             if not all(_same(expected[key][c], actual[key][c]) for c in ("value", "numerator", "denominator"))]
+    assert not wrong, "rows differ (expected, actual):\n" + "\n".join(map(str, wrong))
+
+
+def test_every_published_metric_is_in_a_case():
+    covered = {row["metric"] for case in CASES["cases"] for row in case["expect"]["rows"]}
+    assert {name for name, m in load_registry().items() if m.published} == covered
+
+
+def test_a_new_ratio_metric_is_one_registry_entry(tmp_path):
+    """refund_rate = refund_amount / gmv by channel: one YAML entry, no SQL, and it is in metrics_daily
+    with its numerator and denominator, and in the registry the monitors and messages read."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    with open(project / METRICS_YAML, "a", encoding="utf-8") as registry_file:
+        registry_file.write(NEW_RATIO)
+    warehouse = tmp_path / "cases.duckdb"
+    _load_inputs(warehouse, project)
+
+    rows = [r for r in _build_metrics_daily(project, warehouse, tmp_path) if r["metric"] == "refund_rate"]
+
+    by_slice = {(r["dimension"], r["dimension_value"]): r for r in rows}
+    assert set(by_slice) == {("all", "all"), ("channel", "douyin_ads")}  # no platform or region slices
+    assert {r["date"] for r in rows} == {date(2026, 11, 1)}  # Nov 3 is not a reporting date
+    company, douyin = by_slice["all", "all"], by_slice["channel", "douyin_ads"]
+    assert (company["numerator"], company["denominator"], company["value"]) == (50, 800, 50 / 800)
+    assert (douyin["numerator"], douyin["denominator"], douyin["value"]) == (0, 300, 0)
+
+    metric = load_registry(project)["refund_rate"]
+    assert (metric.kind, metric.numerator, metric.denominator, metric.dimensions) == (
+        "ratio", "refund_amount", "gmv", ("channel",))
+    assert metric.display_name == "退款率 Refund rate" and metric.format_value(0.0625) == "6.25%"
+    assert "refund_rate" not in load_registry()
+
+
+def test_a_ratio_of_unknown_metrics_is_refused(tmp_path):
+    project = tmp_path / "dbt_project"
+    (project / METRICS_YAML).parent.mkdir(parents=True)
+    (project / METRICS_YAML).write_text("metrics:" + NEW_RATIO.replace("refund_amount", "refunds"), encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"_monitoring__metrics.yml: metric refund_rate: ratio input 'refunds'"):
+        load_registry(project)
