@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,postgres]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,postgres,semantic]'
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . >/dev/null
 	touch $(STAMP)
 

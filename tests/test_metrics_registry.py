@@ -168,3 +168,74 @@ def test_a_ratio_of_unknown_metrics_is_refused(tmp_path):
     (project / METRICS_YAML).write_text("metrics:" + NEW_RATIO.replace("refund_amount", "refunds"), encoding="utf-8")
     with pytest.raises(RegistryError, match=r"_monitoring__metrics.yml: metric refund_rate: ratio input 'refunds'"):
         load_registry(project)
+
+
+def test_the_metric_reference_in_docs_is_generated_from_the_registry():
+    from ops_pipeline.metrics import reference
+
+    assert reference.main(["--check"]) == 0, "run: python -m ops_pipeline.metrics.reference"
+    for metric in load_registry().values():
+        assert f"| `{metric.name}` | {metric.display_name} |" in reference.DOC.read_text(encoding="utf-8")
+
+
+def test_kpi_daily_ratios_are_the_registry_ratios(generated_run):
+    """kpi_daily keeps its own ratio columns (dbt's unit tests of kpi_daily run without the registry):
+    on a built warehouse they equal the company rows of the registry's ratios in metrics_daily."""
+    registry = load_registry()
+    columns = {"pay_rate": "pay_rate", "arpu": "arpu", "aov": "aov", "visit_to_pay": "visit_to_pay_rate"}
+    conn = duckdb.connect(str(generated_run.warehouse), read_only=True)
+    try:
+        for metric, column in columns.items():
+            assert registry[metric].kind == "ratio"
+            pairs = conn.execute(
+                f"select kpi.{column}, metrics.value from marts.kpi_daily as kpi "
+                "inner join marts.metrics_daily as metrics on metrics.date = kpi.date "
+                "and metrics.metric = ? and metrics.dimension = 'all'", [metric]).fetchall()
+            assert len(pairs) == conn.execute("select count(*) from marts.kpi_daily").fetchone()[0]
+            assert all(_same(kpi, value) for kpi, value in pairs), metric
+    finally:
+        conn.close()
+
+
+def test_metricflow_serves_the_same_registry(generated_run, tmp_path):
+    """The registry is dbt's semantic layer spec: MetricFlow (`mf`, dbt-metricflow) validates it and its
+    queries give the values of marts.metrics_daily, for a count, a sum and a ratio of each measure table."""
+    mf = Path(sys.executable).with_name("mf")
+    project = tmp_path / "dbt_project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    env = {**os.environ, "OPS_WAREHOUSE": str(generated_run.warehouse), "DBT_PROFILES_DIR": str(project)}
+    served = tmp_path / "served.csv"
+    metrics = ["dau", "paid_gmv", "pay_rate", "roas", "tracking_completeness", "visit_to_pay", "new_users", "events"]
+
+    dbt = Path(sys.executable).with_name("dbt")
+    parse = subprocess.run([str(dbt), "parse", "--quiet"], cwd=project, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert parse.returncode == 0, parse.stdout[-3000:]
+    validation = subprocess.run([str(mf), "validate-configs", "--skip-dw"], cwd=project, env=env,
+                                capture_output=True, text=True, timeout=300)
+    assert validation.returncode == 0 and "ERRORS: 0" in validation.stdout, validation.stdout[-3000:]
+    for metric in metrics:
+        model = {"dau": "trade_slice", "paid_gmv": "trade_slice", "pay_rate": "trade_slice", "roas": "acquisition_slice",
+                 "tracking_completeness": "payment_slice", "visit_to_pay": "funnel_slice",
+                 "new_users": "registration_slice", "events": "event_slice"}[metric]
+        query = subprocess.run(
+            [str(mf), "query", "--metrics", metric, "--quiet", "--csv", str(served),
+             "--group-by", f"metric_time__day,{model}__dimension,{model}__dimension_value"],
+            cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        assert query.returncode == 0, query.stdout[-3000:] + query.stderr[-3000:]
+        conn = duckdb.connect(str(generated_run.warehouse), read_only=True)
+        try:
+            table = {(str(d), dim, value): v for d, dim, value, v in conn.execute(
+                "select date, dimension, dimension_value, value from marts.metrics_daily where metric = ?",
+                [metric]).fetchall()}
+            mf_rows = conn.execute(
+                f"select cast(metric_time__day as date), {model}__dimension, {model}__dimension_value, {metric} "
+                f"from read_csv('{served}', all_varchar = true, auto_type_candidates = ['DOUBLE', 'VARCHAR']) "
+                f"where cast(metric_time__day as date) in (select date from marts.kpi_daily)").fetchall()
+        finally:
+            conn.close()
+        mf_values = {(str(d), dim, value): (float(v) if v not in (None, "") else None) for d, dim, value, v in mf_rows}
+        common = table.keys() & mf_values.keys()
+        assert len(common) >= 0.9 * len(table), f"{metric}: MetricFlow has {len(common)} of {len(table)} rows"
+        wrong = [key for key in common if not _same(table[key], mf_values[key])]
+        assert not wrong, f"{metric}: MetricFlow and metrics_daily differ on {wrong[:5]}"

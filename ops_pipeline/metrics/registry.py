@@ -46,16 +46,21 @@ class Metric:
         return f"{self.label_zh} {self.label}".strip()
 
     def format_value(self, value: float | None) -> str:
-        if value is None:
-            return "n/a"
-        if self.format == "percent":
-            return f"{value:.2%}"
-        if abs(value) >= 100 or float(value).is_integer():
-            return f"{value:,.0f}"
-        return f"{value:,.2f}"
+        return format_number(value, self.format)
 
     def can_slice_by(self, dimension: str) -> bool:
         return dimension == TOTAL or dimension in self.dimensions
+
+
+def format_number(value: float | None, style: str = "number") -> str:
+    """percent: 5.34%; number: 123,457 from 100 on and for whole numbers, else 4.57; None: n/a."""
+    if value is None:
+        return "n/a"
+    if style == "percent":
+        return f"{value:.2%}"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
 
 
 def load_registry(project_dir: str | Path = DBT_PROJECT_DIR) -> dict[str, Metric]:
@@ -76,7 +81,7 @@ def _load(project_dir: Path) -> tuple[tuple[str, Metric], ...]:
                 raise RegistryError(f"{path}: metric {name} is also defined in {entries[name][0]}")
             entries[name] = (path, entry)
     metrics = {name: _metric(path, entry, entries) for name, (path, entry) in entries.items()}
-    return tuple(sorted(metrics.items()))
+    return tuple(metrics.items())  # in the order of the files, as people grouped them
 
 
 def _metric(path: Path, entry: Mapping, entries: Mapping[str, tuple[Path, Mapping]]) -> Metric:
