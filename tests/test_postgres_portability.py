@@ -14,14 +14,10 @@ within 1e-9 relative, timestamps compared as instants.
 from __future__ import annotations
 
 import json
-import math
 import os
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 
 import psycopg2
@@ -34,6 +30,7 @@ from ops_pipeline.ingest import ingest_range
 from ops_pipeline.postgres import copy_raw_to_postgres
 from ops_pipeline.warehouse import connect, ensure_raw_schema
 from tests.pg_server import PostgresServer, postgres_server
+from tests.table_compare import SHOWN_DIFFERENCES, dbt_executable, paired_differences, sorted_rows
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 START, DAYS, USERS, SEED = date(2026, 9, 1), 20, 800, 5
@@ -44,9 +41,8 @@ MODELS = sorted(
 )
 RAW_TABLES = sorted([*SOURCES, "quarantine", "ingestion_log"])
 # Floating point sums may add up in another order on another engine: floats are
-# equal within 1e-9 relative (1e-12 absolute, for sums that cancel out to ~0).
-REL_TOL, ABS_TOL = 1e-9, 1e-12
-SHOWN_DIFFERENCES = 5
+# equal within 1e-9 relative (1e-12 absolute, for sums that cancel out to ~0),
+# see tests/table_compare.py.
 
 # information_schema.columns.data_type on either engine -> the kind of value it holds.
 TYPE_KINDS = {
@@ -109,12 +105,12 @@ def _ingest(scan: landing.LandingScan, warehouse: Path, first_day: date, last_da
 
 def _dbt_on_both(root: Path, step: str, arguments: list[str], warehouse: Path, postgres: PostgresServer) -> None:
     """The same dbt command on both targets at once (two engines, two target and log folders)."""
-    dbt = Path(sys.executable).with_name("dbt")
+    dbt = dbt_executable()
     envs = {"duckdb": {"OPS_WAREHOUSE": str(warehouse)}, "postgres": postgres.dbt_env()}
     runs = {}
     for target, env in envs.items():
         command = [
-            str(dbt if dbt.exists() else shutil.which("dbt")), *arguments, "--target", target,
+            dbt, *arguments, "--target", target,
             "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
             "--target-path", str(root / f"target_{target}"), "--log-path", str(root / f"logs_{target}"),
         ]
@@ -172,15 +168,11 @@ def _assert_same_relation(duck, pg, schema: str, name: str) -> None:
     assert pg_columns == duck_columns, f"{schema}.{name}: columns (name, kind of type) differ"
 
     select = f'select * from {schema}."{name}"'
-    duck_rows = _sorted(duck.execute(select).fetchall())
-    pg_rows = _sorted(_pg_rows(pg, select))
+    duck_rows = sorted_rows(duck.execute(select).fetchall())
+    pg_rows = sorted_rows(_pg_rows(pg, select))
     assert len(pg_rows) == len(duck_rows), f"{schema}.{name}: {len(duck_rows)} rows on DuckDB, {len(pg_rows)} on PostgreSQL"
     names = [column for column, _ in duck_columns]
-    differences = [
-        f"  DuckDB     {dict(zip(names, duck_row))}\n  PostgreSQL {dict(zip(names, pg_row))}"
-        for duck_row, pg_row in zip(duck_rows, pg_rows)
-        if not all(_same_value(a, b) for a, b in zip(duck_row, pg_row))
-    ]
+    differences = paired_differences(names, duck_rows, pg_rows, "DuckDB", "PostgreSQL")
     assert not differences, (f"{schema}.{name}: {len(differences)} of {len(duck_rows)} rows differ, e.g.\n"
                              + "\n".join(differences[:SHOWN_DIFFERENCES]))
 
@@ -189,36 +181,3 @@ def _pg_rows(pg, query: str) -> list[tuple]:
     with pg.cursor() as cursor:
         cursor.execute(query)
         return cursor.fetchall()
-
-
-def _sorted(rows: list[tuple]) -> list[tuple]:
-    normalised = [tuple(_normalise(value) for value in row) for row in rows]
-    return sorted(normalised, key=lambda row: tuple(_sort_key(value) for value in row))
-
-
-def _normalise(value):
-    """One Python value per SQL value, whichever driver returned it."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc)  # an instant, whatever the session's zone
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def _sort_key(value):
-    # NULLs last; floats rounded so that the last bits of a sum never decide the order
-    if value is None:
-        return (1, 0)
-    if isinstance(value, float):
-        return (0, float(f"{value:.9g}"))
-    return (0, value)
-
-
-def _same_value(duckdb_value, postgres_value) -> bool:
-    numbers = (int, float)
-    if (isinstance(duckdb_value, numbers) and isinstance(postgres_value, numbers)
-            and not isinstance(duckdb_value, bool) and not isinstance(postgres_value, bool)):
-        if isinstance(duckdb_value, int) and isinstance(postgres_value, int):
-            return duckdb_value == postgres_value
-        return math.isclose(duckdb_value, postgres_value, rel_tol=REL_TOL, abs_tol=ABS_TOL)
-    return duckdb_value == postgres_value and type(duckdb_value) is type(postgres_value)
