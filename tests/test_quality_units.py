@@ -88,8 +88,8 @@ def test_checks_are_blocking_where_the_marts_would_be_wrong():
         assert (f"raw/{source}", "quarantine_share") in set(specs) - blocking
     assert ("staging/stg_tracking__events", "reconciles_with_raw") in blocking
     assert ("marts/kpi_daily", "reconciles_with_staging") in blocking
-    assert ("marts/funnel_daily", "funnel_monotone") in blocking
-    for warning in ("tracking_shares", "events_volume", "tracking_completeness", "tracking_contract"):
+    assert ("marts/funnel_daily", "no_dates_beyond_last_complete") in blocking
+    for warning in ("tracking_shares", "events_volume", "tracking_contract"):
         assert ("staging/stg_tracking__events", warning) in set(specs) - blocking
 
 
@@ -154,11 +154,11 @@ def test_a_suite_that_cannot_run_fails_its_checks_and_says_why(tmp_path):
 
     warehouse = tmp_path / "wh.duckdb"
     duckdb.connect(str(warehouse)).close()
-    (suite,) = [s for s in load_suites() if s.name == "marts_funnel"]
+    (suite,) = [s for s in load_suites() if s.name == "staging_events_reconcile"]
     (result,) = run_suites([suite], warehouse, WINDOW, build_docs=False)
     assert not result.passed and result.blocking
-    assert result.lines[0].startswith("marts_funnel: could not be evaluated: ")
-    assert "funnel_daily" in result.lines[0]
+    assert result.lines[0].startswith("staging_events_reconcile: could not be evaluated: ")
+    assert "events" in result.lines[0]
 
 
 def test_suite_check_keys_follow_expectation_routing():

@@ -1,6 +1,6 @@
 {#
     numerator / denominator as a double, NULL when the denominator is 0 or
-    NULL (metrics.md: ratios are NULL, never 0, never an error). The cast
+    NULL (docs/metrics.md: ratios are NULL, never 0, never an error). The cast
     keeps integer counts from integer division on PostgreSQL.
 
     {{ safe_divide('clicks', 'impressions') }}

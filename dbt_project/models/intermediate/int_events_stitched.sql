@@ -21,13 +21,9 @@ final as (
         events.event_name,
         events.device_id,
         events.user_id,
-        -- metrics.md Identity: anonymous activity before sign-up belongs to
+        -- docs/metrics.md Identity: anonymous activity before sign-up belongs to
         -- the user who later signs up on that device
-        coalesce(
-            events.user_id,
-            device_users.user_id,
-            'd:' || events.device_id
-        ) as person_id,
+        {{ person_id('events.user_id', 'device_users.user_id', 'events.device_id') }} as person_id,
         events.platform,
         events.app_version,
         events.channel,

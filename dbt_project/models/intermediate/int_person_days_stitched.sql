@@ -1,8 +1,9 @@
 {#
     One row per business date x person with any tracking event: the device
     days of int_device_days_aggregated with person_id resolved as of this
-    build (metrics.md Identity: the event's user_id, else the user its device
-    carries in int_device_users, else 'd:' || device_id). Rebuilt in full on
+    build by the person_id macro (docs/metrics.md Identity: the event's
+    user_id, else the user its device carries in int_device_users, else
+    'd:' || device_id). Rebuilt in full on
     every run from the compact device days, so a device that signs up today
     moves its anonymous days of any date, however old, to its user.
 #}
@@ -26,11 +27,7 @@ resolved as (
 
     select
         device_days.event_date,
-        coalesce(
-            device_days.user_id,
-            device_users.user_id,
-            'd:' || device_days.device_id
-        ) as person_id,
+        {{ person_id('device_days.user_id', 'device_users.user_id', 'device_days.device_id') }} as person_id,
         device_days.first_event_at,
         device_days.first_event_id,
         device_days.first_platform,

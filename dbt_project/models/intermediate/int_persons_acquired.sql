@@ -1,7 +1,7 @@
 {#
     One row per person ever tracked: when and where they were acquired.
     cohort_date is the date of their first-ever event; acquisition_channel is
-    (metrics.md retention_cohort) the user's channel in the users source, else
+    (docs/metrics.md retention_cohort) the user's channel in the users source, else
     the channel of their first event, else '(none)'; first_register_date is
     the date of their first register event (new_users when the users source is
     empty). Rebuilt in full from int_person_days_stitched.

@@ -27,14 +27,11 @@ renamed as (
 versioned as (
 
     -- a later delivery restates the day of a campaign
-    select
-        *,
-        row_number() over (
-            partition by spend_date, channel, campaign_id
-            order by landing_date desc, landing_file desc, landing_row_number desc
-        ) as version_rank
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by=['spend_date', 'channel', 'campaign_id'],
+        order_by=['landing_date desc', 'landing_file desc', 'landing_row_number desc']
+    ) }}
 
 ),
 
@@ -51,7 +48,6 @@ final as (
         landing_date
 
     from versioned
-    where version_rank = 1
 
 )
 

@@ -36,14 +36,11 @@ renamed as (
 versioned as (
 
     -- status changes arrive as new rows: the latest updated_at is the order
-    select
-        *,
-        row_number() over (
-            partition by order_id
-            order by updated_at desc, landing_date desc, landing_file desc, landing_row_number desc
-        ) as version_rank
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by=['order_id'],
+        order_by=['updated_at desc', 'landing_date desc', 'landing_file desc', 'landing_row_number desc']
+    ) }}
 
 ),
 
@@ -70,7 +67,6 @@ final as (
         landing_date
 
     from versioned
-    where version_rank = 1
 
 )
 

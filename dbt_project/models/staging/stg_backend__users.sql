@@ -30,14 +30,11 @@ renamed as (
 versioned as (
 
     -- a user delivered again: the latest delivery wins
-    select
-        *,
-        row_number() over (
-            partition by user_id
-            order by landing_date desc, landing_file desc, landing_row_number desc
-        ) as version_rank
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by=['user_id'],
+        order_by=['landing_date desc', 'landing_file desc', 'landing_row_number desc']
+    ) }}
 
 ),
 
@@ -55,7 +52,6 @@ final as (
         landing_date
 
     from versioned
-    where version_rank = 1
 
 )
 

@@ -34,14 +34,11 @@ renamed as (
 versioned as (
 
     -- a later delivery restates the day of an item
-    select
-        *,
-        row_number() over (
-            partition by stat_date, content_id, platform
-            order by landing_date desc, landing_file desc, landing_row_number desc
-        ) as version_rank
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by=['stat_date', 'content_id', 'platform'],
+        order_by=['landing_date desc', 'landing_file desc', 'landing_row_number desc']
+    ) }}
 
 ),
 
@@ -65,7 +62,6 @@ final as (
         landing_date
 
     from versioned
-    where version_rank = 1
 
 )
 

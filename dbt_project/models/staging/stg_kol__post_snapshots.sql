@@ -33,14 +33,11 @@ renamed as (
 versioned as (
 
     -- one snapshot per post and landing day: the last delivered row wins
-    select
-        *,
-        row_number() over (
-            partition by post_id, snapshot_date
-            order by landing_file desc, landing_row_number desc
-        ) as version_rank
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by=['post_id', 'snapshot_date'],
+        order_by=['landing_file desc', 'landing_row_number desc']
+    ) }}
 
 ),
 
@@ -64,7 +61,6 @@ final as (
         audience_match
 
     from versioned
-    where version_rank = 1
 
 )
 

@@ -6,17 +6,14 @@ snapshots as (
 
 ),
 
-ranked as (
+latest_snapshots as (
 
     -- counters are cumulative: the latest snapshot is the post
-    select
-        *,
-        row_number() over (
-            partition by post_id
-            order by snapshot_date desc
-        ) as snapshot_rank
-
-    from snapshots
+    {{ deduplicate(
+        'snapshots',
+        partition_by=['post_id'],
+        order_by=['snapshot_date desc']
+    ) }}
 
 ),
 
@@ -39,8 +36,7 @@ final as (
         audience_match,
         snapshot_date
 
-    from ranked
-    where snapshot_rank = 1
+    from latest_snapshots
 
 )
 

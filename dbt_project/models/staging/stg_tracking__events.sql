@@ -63,10 +63,24 @@ repeated_ids as (
 
 ),
 
+repeated_copies as (
+
+    select *
+    from renamed
+    where exists (
+        select 1
+        from repeated_ids
+        where repeated_ids.event_id = renamed.event_id
+    )
+
+),
+
 deduplicated as (
 
-    -- keep the first delivered copy. Only the repeated ids are ranked: a window
-    -- over every event would sort all of them (twice the time on a full build)
+    -- keep the first delivered copy (earliest landing_date, then file, then
+    -- row number). Only the repeated ids are ranked: a window over every event
+    -- would sort all of them (twice the time on a full build). copy_number is
+    -- the rank column deduplicate() adds, 1 on both sides of the union
     select
         *,
         1 as copy_number
@@ -80,19 +94,12 @@ deduplicated as (
 
     union all
 
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by landing_date, landing_file, landing_row_number
-        ) as copy_number
-
-    from renamed
-    where exists (
-        select 1
-        from repeated_ids
-        where repeated_ids.event_id = renamed.event_id
-    )
+    {{ deduplicate(
+        'repeated_copies',
+        partition_by=['event_id'],
+        order_by=['landing_date', 'landing_file', 'landing_row_number'],
+        rank_column='copy_number'
+    ) }}
 
 ),
 
@@ -117,9 +124,8 @@ final as (
         landing_date
 
     from deduplicated
-    where copy_number = 1
     {%- if recompute_window %}
-        and event_date >= {{ window_start() }}
+    where event_date >= {{ window_start() }}
         -- a copy already kept on a date before the window stays the only one
         and not exists (
             select 1

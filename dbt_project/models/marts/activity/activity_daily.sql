@@ -1,5 +1,5 @@
 {#
-    Company activity per business date (metrics.md activity_daily): one row
+    Company activity per business date (docs/metrics.md activity_daily): one row
     for every date from the first landing day to the last complete date, zeros
     where nothing happened.
 

@@ -1,5 +1,5 @@
 {#
-    Paid acquisition per business date x channel x campaign_id (metrics.md
+    Paid acquisition per business date x channel x campaign_id (docs/metrics.md
     channel_daily): an outer join of spend, registrations and paid orders, so
     a campaign with new users or orders but no spend row still shows (with
     spend 0 and NULL cpc / cpm / cac / roas). Missing channel or campaign_id

@@ -1,6 +1,6 @@
 {#
     Quality of what each channel acquires, per acquisition channel x cohort
-    week (Monday of the week; metrics.md channel_quality). Three facts share
+    week (Monday of the week; docs/metrics.md channel_quality). Three facts share
     the grain, joined outer-style (a channel-week with any of them has a row):
 
     * tracked persons by the week of their first-ever event, with the

@@ -1,6 +1,6 @@
 {#
     One row per KOL with posts published in the scoring window: the
-    var kol_window_days days up to the last complete date (metrics.md
+    var kol_window_days days up to the last complete date (docs/metrics.md
     kol_scorecard). Each input is ranked among the window's KOLs that have it
     (percent_rank x 100: 0 = lowest, 100 = highest); the score is the mean of
     the ranks weighted by var kol_weights over the inputs the KOL has, so a
@@ -87,16 +87,11 @@ window_posts as (
 latest_post as (
 
     -- followers and name as of the KOL's latest snapshot
-    select
-        kol_id,
-        kol_name,
-        followers,
-        row_number() over (
-            partition by kol_id
-            order by snapshot_date desc, published_at desc, post_id desc
-        ) as recency_rank
-
-    from window_posts
+    {{ deduplicate(
+        'window_posts',
+        partition_by=['kol_id'],
+        order_by=['snapshot_date desc', 'published_at desc', 'post_id desc']
+    ) }}
 
 ),
 
@@ -199,7 +194,6 @@ kol_metrics as (
     from post_totals
     inner join latest_post
         on post_totals.kol_id = latest_post.kol_id
-        and latest_post.recency_rank = 1
     inner join platform_posts
         on post_totals.kol_id = platform_posts.kol_id
         and platform_posts.platform_rank = 1

@@ -1,5 +1,5 @@
 {#
-    The KOLs to book for var shortlist_budget yuan (metrics.md kol_shortlist):
+    The KOLs to book for var shortlist_budget yuan (docs/metrics.md kol_shortlist):
     one post each, expected to cost the KOL's average fee per post and to
     bring their average attributed paid GMV per post. KOLs are taken greedily
     by score per yuan of that cost, best first, and the picking stops at the

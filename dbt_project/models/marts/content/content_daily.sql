@@ -1,5 +1,5 @@
 {#
-    Own content per business date x content item x platform (metrics.md
+    Own content per business date x content item x platform (docs/metrics.md
     content_daily): the platforms' daily statistics plus, from tracking,
     the persons with a content_view of the item on D (content_viewers) and
     those of them with a pay_success within content_assist_window_hours after
@@ -61,11 +61,7 @@ viewers as (
     select
         content_views.event_date as date,
         content_views.content_id,
-        coalesce(
-            content_views.user_id,
-            device_users.user_id,
-            'd:' || content_views.device_id
-        ) as person_id,
+        {{ person_id('content_views.user_id', 'device_users.user_id', 'content_views.device_id') }} as person_id,
         min(content_views.first_viewed_at) as first_viewed_at,
         max(content_views.last_viewed_at) as last_viewed_at
 
@@ -77,11 +73,7 @@ viewers as (
     group by
         content_views.event_date,
         content_views.content_id,
-        coalesce(
-            content_views.user_id,
-            device_users.user_id,
-            'd:' || content_views.device_id
-        )
+        {{ person_id('content_views.user_id', 'device_users.user_id', 'content_views.device_id') }}
 
 ),
 
@@ -89,11 +81,7 @@ payments as (
 
     select distinct
         pay_events.event_date,
-        coalesce(
-            pay_events.user_id,
-            device_users.user_id,
-            'd:' || pay_events.device_id
-        ) as person_id,
+        {{ person_id('pay_events.user_id', 'device_users.user_id', 'pay_events.device_id') }} as person_id,
         pay_events.paid_at
 
     from pay_events

@@ -1,6 +1,6 @@
 {#
     Conversion funnel per business date x platform x channel x step
-    (metrics.md funnel_daily; steps and window from vars funnel_steps and
+    (docs/metrics.md funnel_daily; steps and window from vars funnel_steps and
     funnel_window_hours). A person enters on D at t1, their first step-1 event
     of D; the row's platform and channel are the entry event's (channel NULL
     -> '(none)'). They reach step k with events of steps 2..k at
@@ -50,11 +50,7 @@ resolved_events as (
     select
         funnel_events.step_index,
         funnel_events.event_date,
-        coalesce(
-            funnel_events.user_id,
-            device_users.user_id,
-            'd:' || funnel_events.device_id
-        ) as person_id,
+        {{ person_id('funnel_events.user_id', 'device_users.user_id', 'funnel_events.device_id') }} as person_id,
         funnel_events.event_time,
         funnel_events.event_id,
         funnel_events.platform,

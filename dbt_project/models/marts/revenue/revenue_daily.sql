@@ -1,5 +1,5 @@
 {#
-    Revenue per business date x channel x platform x region (metrics.md
+    Revenue per business date x channel x platform x region (docs/metrics.md
     revenue_daily). Each measure counts on its own date: orders and gmv on the
     created date, paid_* and paying_users on the paid date, refund_amount on
     the refunded date, so a refund on a later day lowers that later day.

@@ -1,5 +1,5 @@
 {#
-    Day-N retention per cohort date x acquisition channel x N (metrics.md
+    Day-N retention per cohort date x acquisition channel x N (docs/metrics.md
     retention_cohort; N from var retention_days). The cohort is persons by the
     date of their first-ever event; retained on day N = active on exactly
     cohort_date + N. A row exists only once cohort_date + N <= the last

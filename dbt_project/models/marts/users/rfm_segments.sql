@@ -1,5 +1,5 @@
 {#
-    RFM segments of every buyer as of the last complete date A (metrics.md
+    RFM segments of every buyer as of the last complete date A (docs/metrics.md
     rfm_segments), over the orders paid on or before A, net of the refunds
     made on or before A. Scores are quintiles (NTILE(5), ties broken by
     user_id so that reruns agree); recency is reversed: the most recent
