@@ -42,7 +42,10 @@ digits as (
 
     select 0 as digit
     {%- for digit in range(1, 10) %}
-    union all select {{ digit }}
+
+    union all
+
+    select {{ digit }}
     {%- endfor %}
 
 ),

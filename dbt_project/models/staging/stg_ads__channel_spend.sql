@@ -24,9 +24,9 @@ renamed as (
 
 ),
 
+-- a later delivery restates the day of a campaign
 versioned as (
 
-    -- a later delivery restates the day of a campaign
     {{ deduplicate(
         'renamed',
         partition_by=['spend_date', 'channel', 'campaign_id'],

@@ -33,9 +33,9 @@ renamed as (
 
 ),
 
+-- status changes arrive as new rows: the latest updated_at is the order
 versioned as (
 
-    -- status changes arrive as new rows: the latest updated_at is the order
     {{ deduplicate(
         'renamed',
         partition_by=['order_id'],

@@ -27,9 +27,9 @@ renamed as (
 
 ),
 
+-- a user delivered again: the latest delivery wins
 versioned as (
 
-    -- a user delivered again: the latest delivery wins
     {{ deduplicate(
         'renamed',
         partition_by=['user_id'],

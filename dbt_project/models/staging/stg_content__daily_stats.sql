@@ -31,9 +31,9 @@ renamed as (
 
 ),
 
+-- a later delivery restates the day of an item
 versioned as (
 
-    -- a later delivery restates the day of an item
     {{ deduplicate(
         'renamed',
         partition_by=['stat_date', 'content_id', 'platform'],

@@ -30,9 +30,9 @@ renamed as (
 
 ),
 
+-- one snapshot per post and landing day: the last delivered row wins
 versioned as (
 
-    -- one snapshot per post and landing day: the last delivered row wins
     {{ deduplicate(
         'renamed',
         partition_by=['post_id', 'snapshot_date'],

@@ -6,9 +6,9 @@ snapshots as (
 
 ),
 
+-- counters are cumulative: the latest snapshot is the post
 latest_snapshots as (
 
-    -- counters are cumulative: the latest snapshot is the post
     {{ deduplicate(
         'snapshots',
         partition_by=['post_id'],

@@ -67,11 +67,12 @@ repeated_copies as (
 
     select *
     from renamed
-    where exists (
-        select 1
-        from repeated_ids
-        where repeated_ids.event_id = renamed.event_id
-    )
+    where
+        exists (
+            select 1
+            from repeated_ids
+            where repeated_ids.event_id = renamed.event_id
+        )
 
 ),
 
@@ -86,11 +87,12 @@ deduplicated as (
         1 as copy_number
 
     from renamed
-    where not exists (
-        select 1
-        from repeated_ids
-        where repeated_ids.event_id = renamed.event_id
-    )
+    where
+        not exists (
+            select 1
+            from repeated_ids
+            where repeated_ids.event_id = renamed.event_id
+        )
 
     union all
 

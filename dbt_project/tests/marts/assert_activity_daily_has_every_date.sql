@@ -55,8 +55,9 @@ final as (
         or activity_bounds.last_date <> bounds.last_date
         or (
             bounds.dates > 0
-            and activity_bounds.row_count
-                <> {{ dbt.datediff('activity_bounds.first_date', 'activity_bounds.last_date', 'day') }} + 1
+            and activity_bounds.row_count <> {{ dbt.datediff(
+                'activity_bounds.first_date', 'activity_bounds.last_date', 'day'
+            ) }} + 1
         )
 
 )

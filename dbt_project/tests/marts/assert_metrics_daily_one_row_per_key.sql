@@ -37,7 +37,10 @@ inconsistent_ratios as (
     where denominator is not null
         and (
             (denominator = 0 and value is not null)
-            or (denominator <> 0 and (value is null or abs(value - numerator / denominator) > 0.000001 * (1 + abs(value))))
+            or (
+                denominator <> 0
+                and (value is null or abs(value - numerator / denominator) > 0.000001 * (1 + abs(value)))
+            )
         )
 
 ),

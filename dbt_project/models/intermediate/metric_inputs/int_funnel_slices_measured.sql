@@ -32,8 +32,8 @@ persons_by_step as (
         '{{ dimension }}' as dimension,
         {{ expression }} as dimension_value,
         {%- for step in steps %}
-        sum(case when step_index = {{ loop.index }} then persons end) as persons_{{ step.name }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        sum(case when step_index = {{ loop.index }} then persons end)
+            as persons_{{ step.name }}{% if not loop.last %},{% endif %}{% endfor %}
 
     from funnel
     group by date{% if dimension != 'all' %}, {{ expression }}{% endif %}

@@ -74,9 +74,21 @@ backend_payments as (
 
 payment_keys as (
 
-    select date, dimension, dimension_value from tracked_payments
+    select
+        date,
+        dimension,
+        dimension_value
+
+    from tracked_payments
+
     union
-    select date, dimension, dimension_value from backend_payments
+
+    select
+        date,
+        dimension,
+        dimension_value
+
+    from backend_payments
 
 ),
 

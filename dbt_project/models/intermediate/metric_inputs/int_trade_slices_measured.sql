@@ -53,8 +53,7 @@ revenue_by_dimension as (
         '{{ dimension }}' as dimension,
         {{ dimension }} as dimension_value,
         {%- for measure in order_measures %}
-        sum({{ measure }}) as {{ measure }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}{% endfor %}
 
     from revenue
     group by date, {{ dimension }}
@@ -122,11 +121,30 @@ dau_by_dimension as (
 
 slice_keys as (
 
-    select date, dimension, dimension_value from revenue_by_dimension
+    select
+        date,
+        dimension,
+        dimension_value
+
+    from revenue_by_dimension
+
     union
-    select date, dimension, dimension_value from paying_users_by_dimension
+
+    select
+        date,
+        dimension,
+        dimension_value
+
+    from paying_users_by_dimension
+
     union
-    select date, dimension, dimension_value from dau_by_dimension
+
+    select
+        date,
+        dimension,
+        dimension_value
+
+    from dau_by_dimension
 
 ),
 
@@ -142,8 +160,7 @@ slices as (
             when revenue_by_dimension.date is not null then coalesce(paying_users_by_dimension.paying_users, 0)
         end as paying_users,
         {%- for measure in order_measures %}
-        revenue_by_dimension.{{ measure }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        revenue_by_dimension.{{ measure }}{% if not loop.last %},{% endif %}{% endfor %}
 
     from slice_keys
     left join revenue_by_dimension
@@ -164,8 +181,7 @@ company as (
         dau,
         paying_users,
         {%- for measure in order_measures %}
-        {{ measure }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ measure }}{% if not loop.last %},{% endif %}{% endfor %}
 
     from kpi
 
@@ -180,8 +196,7 @@ final as (
         cast(dau as double precision) as dau,
         cast(paying_users as double precision) as paying_users,
         {%- for measure in order_measures %}
-        cast({{ measure }} as double precision) as {{ measure }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        cast({{ measure }} as double precision) as {{ measure }}{% if not loop.last %},{% endif %}{% endfor %}
 
     from company
 
@@ -194,8 +209,7 @@ final as (
         cast(dau as double precision) as dau,
         cast(paying_users as double precision) as paying_users,
         {%- for measure in order_measures %}
-        cast({{ measure }} as double precision) as {{ measure }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        cast({{ measure }} as double precision) as {{ measure }}{% if not loop.last %},{% endif %}{% endfor %}
 
     from slices
 

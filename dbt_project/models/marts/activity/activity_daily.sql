@@ -126,8 +126,14 @@ rolling_active as (
 
     select
         date,
-        sum(wau_change) over (order by date rows between unbounded preceding and current row) as wau,
-        sum(mau_change) over (order by date rows between unbounded preceding and current row) as mau
+        sum(wau_change) over (
+            order by date
+            rows between unbounded preceding and current row
+        ) as wau,
+        sum(mau_change) over (
+            order by date
+            rows between unbounded preceding and current row
+        ) as mau
 
     from changes_by_date
 
@@ -187,7 +193,8 @@ final as (
                 when users_source.users > 0 then coalesce(registered_users.new_users, 0)
                 else coalesce(registered_persons.new_users, 0)
             end
-        as bigint) as new_users,
+            as bigint
+        ) as new_users,
         cast(coalesce(new_visitors.new_visitors, 0) as bigint) as new_visitors
 
     from dates

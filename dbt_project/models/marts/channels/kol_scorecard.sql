@@ -12,17 +12,15 @@
 {%- if weights is not mapping or (weights | length) == 0 %}
     {{ exceptions.raise_compiler_error("var kol_weights must map some of " ~ score_inputs | join(', ') ~ " to weights") }}
 {%- endif %}
-{%- for name in weights %}
-    {%- if name not in score_inputs %}
-        {{ exceptions.raise_compiler_error("var kol_weights: unknown input '" ~ name ~ "', expected some of " ~ score_inputs | join(', ')) }}
-    {%- endif %}
+{%- for name in weights if name not in score_inputs %}
+    {{ exceptions.raise_compiler_error("var kol_weights: unknown input '" ~ name ~ "', expected some of " ~ score_inputs | join(', ')) }}
 {%- endfor %}
 {%- set tiers = var('kol_tiers') | dictsort(by='value', reverse=true) %}
 {%- set weighted_ranks = [] %}
 {%- set present_weights = [] %}
 {%- for name, weight in weights.items() %}
-    {%- do weighted_ranks.append('coalesce(' ~ weight ~ ' * ' ~ name ~ '_percentile, 0)') %}
-    {%- do present_weights.append('case when ' ~ name ~ '_percentile is not null then ' ~ weight ~ ' else 0 end') %}
+{%- do weighted_ranks.append('coalesce(' ~ weight ~ ' * ' ~ name ~ '_percentile, 0)') %}
+{%- do present_weights.append('case when ' ~ name ~ '_percentile is not null then ' ~ weight ~ ' else 0 end') %}
 {%- endfor %}
 
 with
@@ -84,9 +82,9 @@ window_posts as (
 
 ),
 
+-- followers and name as of the KOL's latest snapshot
 latest_post as (
 
-    -- followers and name as of the KOL's latest snapshot
     {{ deduplicate(
         'window_posts',
         partition_by=['kol_id'],
@@ -148,7 +146,7 @@ attributed_users as (
 
     from tracking_codes
     inner join users
-        on users.campaign_id = tracking_codes.campaign_id
+        on tracking_codes.campaign_id = users.campaign_id
     group by tracking_codes.kol_id
 
 ),
@@ -162,7 +160,7 @@ attributed_orders as (
 
     from tracking_codes
     inner join orders
-        on orders.campaign_id = tracking_codes.campaign_id
+        on tracking_codes.campaign_id = orders.campaign_id
     where orders.paid_at is not null
     group by tracking_codes.kol_id
 
@@ -187,7 +185,10 @@ kol_metrics as (
         coalesce(attributed_users.attributed_users, 0) as attributed_users,
         coalesce(attributed_orders.attributed_paid_gmv, 0) as attributed_paid_gmv,
         coalesce(attributed_orders.attributed_paying_users, 0) as attributed_paying_users,
-        {{ safe_divide('coalesce(attributed_orders.attributed_paying_users, 0)', 'post_totals.views') }} as conversion_rate,
+        {{ safe_divide(
+            'coalesce(attributed_orders.attributed_paying_users, 0)',
+            'post_totals.views'
+        ) }} as conversion_rate,
         {{ safe_divide('coalesce(attributed_orders.attributed_paid_gmv, 0)', 'post_totals.fee') }} as roi,
         post_totals.audience_match
 
@@ -210,16 +211,15 @@ percentiles as (
     -- inputs equal to 12 decimals tie: the last bits of a float sum depend on
     -- the order of addition, which differs between engines
     select
-        *
-        {%- for name in score_inputs %},
+        *,
+        {%- for name in score_inputs %}
         case
             when {{ name }} is not null
                 then 100 * percent_rank() over (
                     partition by case when {{ name }} is null then 1 else 0 end
                     order by {{ round_double(name, 12) }}
                 )
-        end as {{ name }}_percentile
-        {%- endfor %}
+        end as {{ name }}_percentile{% if not loop.last %},{% endif %}{% endfor %}
 
     from kol_metrics
 

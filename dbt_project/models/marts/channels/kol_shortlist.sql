@@ -41,10 +41,10 @@ ranked as (
         *,
         row_number() over (
             order by
-                case when score_per_yuan is null then 1 else 0 end,
+                case when score_per_yuan is null then 1 else 0 end asc,
                 score_per_yuan desc,
                 score desc,
-                kol_id
+                kol_id asc
         ) as pick_rank
 
     from candidates

@@ -94,7 +94,10 @@ day_offsets as (
 
     select 0 as day_offset
     {%- for day_offset in range(1, max_day_offset + 1) %}
-    union all select {{ day_offset }}
+
+    union all
+
+    select {{ day_offset }}
     {%- endfor %}
 
 ),
@@ -189,12 +192,13 @@ tracking_only_rows as (
         tracking.content_assisted_payers
 
     from tracking
-    where not exists (
-        select 1
-        from stats
-        where stats.stat_date = tracking.date
-            and stats.content_id = tracking.content_id
-    )
+    where
+        not exists (
+            select 1
+            from stats
+            where stats.stat_date = tracking.date
+                and stats.content_id = tracking.content_id
+        )
 
 ),
 

@@ -110,7 +110,10 @@ day_offsets as (
 
     select 0 as day_offset
     {%- for day_offset in range(1, max_day_offset + 1) %}
-    union all select {{ day_offset }}
+
+    union all
+
+    select {{ day_offset }}
     {%- endfor %}
 
 ),
@@ -251,10 +254,14 @@ final as (
         step_index,
         step_name,
         persons,
-        {{ safe_divide('persons', 'lag(persons) over (partition by date, platform, channel order by step_index)') }}
-            as conversion_from_previous,
-        {{ safe_divide('persons', 'max(case when step_index = 1 then persons end) over (partition by date, platform, channel)') }}
-            as conversion_from_first
+        {{ safe_divide(
+            'persons',
+            'lag(persons) over (partition by date, platform, channel order by step_index)'
+        ) }} as conversion_from_previous,
+        {{ safe_divide(
+            'persons',
+            'max(case when step_index = 1 then persons end) over (partition by date, platform, channel)'
+        ) }} as conversion_from_first
 
     from counted
 

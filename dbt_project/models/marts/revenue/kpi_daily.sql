@@ -1,5 +1,5 @@
 {#
-    Company KPIs per business date (metrics.md kpi_daily): one row for every
+    Company KPIs per business date (docs/metrics.md, kpi_daily): one row for every
     date of activity_daily (first landing day to last complete date), with
     activity_daily's columns, the sums of revenue_daily over all slices, and
     the ratios. paying_users is counted again from the orders: a user paying
@@ -105,7 +105,8 @@ funnel_by_date as (
     select
         funnel.date,
         sum(case when funnel.step_index = 1 then funnel.persons else 0 end) as funnel_entrants,
-        sum(case when funnel.step_index = {{ funnel_steps() | length }} then funnel.persons else 0 end) as funnel_completers
+        sum(case when funnel.step_index = {{ funnel_steps() | length }} then funnel.persons else 0 end)
+            as funnel_completers
 
     from funnel
     group by funnel.date

@@ -63,7 +63,9 @@ recency as (
 
     select
         *,
-        {{ dbt.datediff('last_paid_date', 'as_of_date', 'day') }} as recency_days
+        {{ dbt.datediff(
+            'last_paid_date', 'as_of_date', 'day'
+        ) }} as recency_days
 
     from buyers
 
@@ -73,10 +75,16 @@ scored as (
 
     select
         *,
-        ntile(5) over (order by recency_days desc, user_id) as r_score,
-        ntile(5) over (order by frequency, user_id) as f_score,
+        ntile(5) over (
+            order by recency_days desc, user_id asc
+        ) as r_score,
+        ntile(5) over (
+            order by frequency, user_id
+        ) as f_score,
         -- monetary to the millionth: the last bits of a float sum depend on the order of addition
-        ntile(5) over (order by {{ round_double('monetary', 6) }}, user_id) as m_score
+        ntile(5) over (
+            order by {{ round_double('monetary', 6) }}, user_id
+        ) as m_score
 
     from recency
 
