@@ -13,6 +13,7 @@ the checks launched on their own from the UI) checks every landing day built.
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -70,12 +71,12 @@ def _layer_checks(layer: str, suites: list[Suite]) -> AssetChecksDefinition:
     )
     def _checks(context: AssetCheckExecutionContext, duckdb: DuckDBResource,
                 ops: OpsSettings) -> Iterator[AssetCheckResult]:
-        from ops_pipeline.quality.runner import docs_dir_for, run_suites
+        from ops_pipeline.quality.runner import run_suites
 
         selected = {(key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys}
         chosen = [s for s in suites if any(key in selected for key in s.check_keys)]
         window = _window(context.run.tags, duckdb.database, ops.timezone)
-        results = run_suites(chosen, duckdb.database, window, docs_dir_for(duckdb.database))
+        results = run_suites(chosen, duckdb.database, window, Path(ops.ge_docs_dir))
         for result in results:
             if (result.asset, result.check) not in selected:
                 continue

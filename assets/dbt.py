@@ -3,15 +3,14 @@
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MetadataValue, Output
 from dagster_duckdb import DuckDBResource
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from ops_pipeline.dbt_project import dbt_project, ensure_manifest
+from ops_pipeline.dbt_resource import OpsDbtCliResource, dbt_project, ensure_manifest
 from ops_pipeline.partitions import run_window
 from ops_pipeline.resources import OpsSettings
 
@@ -57,21 +56,6 @@ def with_table_metadata(context: AssetExecutionContext, outputs: list[Output], c
                      data_version=output.data_version, tags=output.tags)
 
 
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """os.environ with `values` set, restored afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def keep_parse_state(run_target: Path) -> None:
     """Make this run's parse state the one the next run starts from.
 
@@ -112,14 +96,16 @@ def build_dbt_assets() -> AssetsDefinition:
             settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
         ),
     )
-    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, ops: OpsSettings):
+    def dbt_models(context: AssetExecutionContext, dbt: OpsDbtCliResource, duckdb: DuckDBResource,
+                   ops: OpsSettings):
         """Every model covers all days; incremental ones recompute the run's landing days plus the lookback."""
         window = run_window(context.run.tags)
-        # The dbt process reads the warehouse, the time zone and the run's window from its
-        # environment (profiles.yml, dbt_project.yml, macros/run_window.sql). Passed as --vars,
+        # The dbt process reads the warehouse, its memory cap, the time zone and the run's window
+        # from its environment (profiles.yml, dbt_project.yml, macros/run_window.sql). Passed as --vars,
         # a window that changes every run would make dbt parse the whole project every time.
         dbt_env = {
             "OPS_WAREHOUSE": duckdb.database,
+            "OPS_DUCKDB_MEMORY_LIMIT": ops.duckdb_memory_limit,
             "OPS_TIMEZONE": ops.timezone,
             "OPS_DBT_MIN_DATE": window["min_date"] or "",
             "OPS_DBT_MAX_DATE": window["max_date"] or "",
@@ -131,8 +117,7 @@ def build_dbt_assets() -> AssetsDefinition:
         }
         context.log.info(f"dbt run window: {window}, time zone {ops.timezone}")
         # Unit tests check the SQL, not the data: they run in the test suite, not on every build.
-        with environment(dbt_env):  # dbt.cli starts the process with a copy of os.environ
-            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
+        invocation = dbt.cli_with_env(["build", "--exclude-resource-type", "unit_test"], dbt_env, context=context)
         # Test results (asset checks) go to Dagster's event log as dbt reports them, while it
         # works. DuckDB has one writer, so the model outputs wait for dbt to release the
         # warehouse, and then carry the row counts.

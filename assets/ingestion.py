@@ -19,7 +19,6 @@ from ops_pipeline.contract import SOURCES
 from ops_pipeline.ingest import DayResult, ingest_range
 from ops_pipeline.partitions import landing_days_of
 from ops_pipeline.resources import OpsSettings
-from ops_pipeline.settings import Settings
 from ops_pipeline.warehouse import ensure_raw_schema
 
 
@@ -85,7 +84,7 @@ def _raw_asset(source: str, partitions_def: PartitionsDefinition) -> AssetsDefin
             ensure_raw_schema(conn)
             days = ingest_range(
                 conn, source, first_day, last_day, files,
-                timezone_name=ops.timezone, pii_salt=Settings.from_env().pii_salt,
+                timezone_name=ops.timezone, pii_salt=ops.pii_salt,
             )
         # One log message for all files: each message is a row in Dagster's event log, and a
         # backfill of a long history would otherwise write hundreds.

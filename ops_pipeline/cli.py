@@ -72,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         workspace = str(PROJECT_ROOT / "workspace.yaml")
         os.execvp("dagster", ["dagster", "dev", "-w", workspace])
     if args.command == "eval-alerts":
-        from ops_pipeline.alerts.quality_eval import format_report, quality_report
+        from ops_pipeline.alerts.backtest import backtest_report, format_report
 
-        report = quality_report(settings.warehouse, settings.landing_dir, args.trials, args.seed)
+        report = backtest_report(settings.warehouse, settings.landing_dir, args.trials, args.seed,
+                                 settings.monitors_file)
         print(format_report(report))
         return 0 if report["meets_targets"] else 1
     if args.command == "bench":

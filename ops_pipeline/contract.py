@@ -1,4 +1,4 @@
-"""The source contract (../shared/spec/sources.md) as data.
+"""The source contract (docs/sources.md) as data.
 
 Ingestion, the sample generator and the tests all read these definitions, so
 the contract is written down exactly once.

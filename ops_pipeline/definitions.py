@@ -9,6 +9,7 @@ from dagster import AssetSelection, BetaWarning, Definitions, define_asset_job, 
 from ops_pipeline.assets.checks import build_quality_checks
 from ops_pipeline.assets.dbt import build_dbt_assets
 from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs, ledger_specs
+from ops_pipeline.assets.monitoring import build_evaluation_asset
 from ops_pipeline.assets.serving import build_serving_asset
 from ops_pipeline.partitions import daily_partitions
 from ops_pipeline.resources import build_resources
@@ -26,13 +27,15 @@ def build_definitions(settings: Settings) -> Definitions:
     raw_assets = build_raw_assets(partitions_def)
     dbt_models = build_dbt_assets()
     serving = build_serving_asset([key for key in dbt_models.keys if key.path[0] == "marts"])
+    evaluations = build_evaluation_asset()
     pipeline = define_asset_job(
         PIPELINE_JOB,
-        selection=AssetSelection.assets(*raw_assets, dbt_models, serving),
-        description="Ingest the landing files of a range of days, then build everything downstream.",
+        selection=AssetSelection.assets(*raw_assets, dbt_models, serving, evaluations),
+        description="Ingest the landing files of a range of days, build everything downstream, and "
+                    "evaluate the monitors on the dates rebuilt.",
     )
     return Definitions(
-        assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models, serving],
+        assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models, serving, evaluations],
         asset_checks=build_quality_checks(),
         jobs=[pipeline],
         sensors=build_alert_sensors(settings),

@@ -7,7 +7,6 @@ run appears in the UI with its logs.
 
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,7 +39,6 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
     log_file: Path | None = None
-    monitor_seconds: float | None = None  # time spent evaluating monitors after the job
     check_lines: list[str] = field(default_factory=list)  # data-quality checks that failed or warn
     alerts: list = field(default_factory=list)  # alerts raised or announced for this run
 
@@ -112,24 +110,21 @@ def run(
                 outcome.materialized.append(key)
     if not outcome.success and not outcome.failures:
         outcome.failures.append("the run failed; see its logs in the Dagster UI")
-    _evaluate_monitors(settings, instance, outcome, PIPELINE_JOB)
+    _collect_alerts(settings, instance, outcome, PIPELINE_JOB)
     return outcome
 
 
-def _evaluate_monitors(settings: Settings, instance: DagsterInstance, outcome: RunOutcome, job_name: str) -> None:
-    """What the alert sensors would do after this run, done now: announce, evaluate, deliver."""
-    from ops_pipeline.alerts import WarehouseBusy
-    from ops_pipeline.alerts.run_hook import alerts_after_run
+def _collect_alerts(settings: Settings, instance: DagsterInstance, outcome: RunOutcome, job_name: str) -> None:
+    """What the alert sensors would announce about this run, announced now, and the alerts its
+    monitoring/evaluations step raised, read back from the outbox."""
+    from ops_pipeline.alerts.run_alerts import alerts_of_run
+    from ops_pipeline.warehouse import WarehouseBusy
 
-    began = time.monotonic()
     try:
-        outcome.alerts = alerts_after_run(
-            settings.warehouse, instance, outcome.run_id, job_name, outcome.first_day, outcome.last_day,
-            outcome.success, outcome.failures, metrics_built="marts/metrics_daily" in outcome.materialized,
-        )
+        outcome.alerts = alerts_of_run(settings, instance, outcome.run_id, job_name, outcome.success,
+                                       outcome.failures)
     except WarehouseBusy:
-        outcome.failures.append("alerts: warehouse locked; the metric_swing_alerts sensor evaluates next tick")
-    outcome.monitor_seconds = time.monotonic() - began
+        outcome.failures.append("alerts: warehouse locked; the announce_failed_checks sensor announces next tick")
 
 
 @dataclass

@@ -30,7 +30,7 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
         lines += _headline_lines(summary.headlines)
         lines += ["", "Tables built:"]
         lines += [f"  {schema}.{table}: {count:,} rows" for schema, table, count in summary.tables]
-    slack_on = SlackTarget.from_env() is not None
+    slack_on = SlackTarget.from_settings(settings) is not None
     lines += ["", *run_report_lines(outcome.alerts, slack_on, str(jsonl_path(settings.warehouse)))]
     lines += [
         "",

@@ -1,7 +1,17 @@
-"""The DuckDB warehouse: where it lives and the raw layer's tables."""
+"""The DuckDB warehouse: the raw layer's tables, and the connections every writer and reader opens.
+
+DuckDB allows one writer or many readers, never both at once. Code outside
+Dagster resources (alerting, the CLI's summary) never keeps a connection open:
+open_warehouse is one short unit of work, and a warehouse locked by another
+process (a pipeline run writing) raises WarehouseBusy, which the sensors turn
+into a quiet skip of the tick.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -61,6 +71,50 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": DUCKDB_MEMORY_LIMIT})
     conn.execute("set enable_progress_bar = false")
-    # Timestamps are stored as instants; naive inputs mean UTC (sources.md).
+    # Timestamps are stored as instants; naive inputs mean UTC (docs/sources.md).
     conn.execute("set TimeZone = 'UTC'")
     return conn
+
+
+RETRY_INTERVAL = 0.5
+
+
+class WarehouseBusy(Exception):
+    """Another process holds the warehouse; try again later."""
+
+
+def _is_lock_error(error: Exception) -> bool:
+    text = str(error).lower()
+    return "lock" in text or "different configuration" in text
+
+
+@contextmanager
+def open_warehouse(path: str | Path, read_only: bool = False, wait_seconds: float = 0.0) -> Iterator[
+        duckdb.DuckDBPyConnection]:
+    """A connection for one short unit of work, committed on success and always closed."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            conn = connect(path, read_only=read_only)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if not _is_lock_error(error):
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(f"the warehouse {Path(path).name} is locked by another process") from None
+            time.sleep(RETRY_INTERVAL)
+    try:
+        if not read_only:
+            conn.execute("begin transaction")
+        yield conn
+        if not read_only:
+            conn.execute("commit")
+    except BaseException:
+        if not read_only:
+            try:
+                conn.execute("rollback")
+            except duckdb.Error:
+                pass
+        raise
+    finally:
+        conn.close()

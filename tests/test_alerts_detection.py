@@ -127,7 +127,7 @@ def test_ratio_slices_contribute_their_shift_share_effects():
 def test_a_ratio_of_counts_is_never_trusted_quieter_than_half_its_sampling_noise():
     import pandas as pd
 
-    from ops_pipeline.alerts.assess import with_sampling_floor
+    from ops_pipeline.alerts.evaluation import with_sampling_floor
     from ops_pipeline.alerts.series import MetricStore
 
     days = [D - timedelta(days=back) for back in range(28, 0, -1)]

@@ -1,7 +1,8 @@
 """SLOW (about 5 minutes on 2 cores): the generator's incidents through the real pipeline.
 
 Two generated datasets are built with `ops_pipeline.pipeline.run` and evaluated
-with `evaluate_and_deliver`, as `ops-pipeline run` does:
+with `evaluate_and_deliver` over every date, the function the monitoring/evaluations asset of each
+run calls:
 
 * 6,000 users (the demo size) over 133 days: 120 clean days, then the ios
   pay-tracking outage (2026-05-01..02) and a viral KOL post (2026-05-09..13).
@@ -23,8 +24,8 @@ from datetime import date
 
 import pytest
 
-from ops_pipeline.alerts.evaluate import ALL_DATES, evaluate_and_deliver
-from ops_pipeline.alerts.quality_eval import format_report, quality_report
+from ops_pipeline.alerts.service import ALL_DATES, evaluate_and_deliver
+from ops_pipeline.alerts.backtest import format_report, backtest_report
 from ops_pipeline.generator import generate
 from ops_pipeline.pipeline import run
 from ops_pipeline.settings import Settings
@@ -106,7 +107,7 @@ def test_the_viral_kol_post_is_business_driven_by_the_kol_channel(demo):
 
 def test_detection_quality_meets_the_targets_on_clean_generated_data(demo):
     settings, _, _ = demo
-    report = quality_report(settings.warehouse, settings.landing_dir, trials=400, seed=0)
+    report = backtest_report(settings.warehouse, settings.landing_dir, trials=400, seed=0)
     print(format_report(report))
     assert report["recall_at_least_30"] >= 0.9
     assert report["precision"] >= 0.9

@@ -3,6 +3,7 @@
 import pytest
 
 from ops_pipeline.alerts.monitors import MonitorConfigError, load_monitors, parse_monitors
+from ops_pipeline.settings import Settings
 
 
 def test_the_default_monitors_cover_the_contract():
@@ -19,6 +20,19 @@ def test_the_default_monitors_cover_the_contract():
     assert monitors["dau"].drill_down == ("channel", "platform", "region")
 
 
+def test_labels_and_drill_downs_come_from_the_metric_registry():
+    """monitors.yml names metrics; what people read and how a metric slices is the registry's."""
+    from ops_pipeline.metrics import load_registry
+
+    registry = load_registry()
+    for monitor in load_monitors():
+        metric = registry[monitor.metric]
+        assert monitor.label == metric.display_name
+        assert set(monitor.drill_down) <= set(metric.dimensions)
+    new_users, = parse_monitors({"monitors": [{"metric": "new_users"}]})
+    assert (new_users.label, new_users.drill_down) == ("新注册用户 New users", ("channel", "region"))
+
+
 def test_defaults_apply_and_entries_override(tmp_path):
     monitors = parse_monitors({"defaults": {"sensitivity": 4, "severity": "info"},
                                "monitors": [{"metric": "dau"}, {"metric": "orders", "sensitivity": 2.5}]})
@@ -30,7 +44,7 @@ def test_env_override_path(tmp_path, monkeypatch):
     path = tmp_path / "m.yml"
     path.write_text("monitors:\n  - metric: dau\n    label: 日活\n", encoding="utf-8")
     monkeypatch.setenv("OPS_MONITORS", str(path))
-    assert [(m.name, m.label) for m in load_monitors()] == [("dau", "日活")]
+    assert [(m.name, m.label) for m in load_monitors(Settings.from_env().monitors_file)] == [("dau", "日活")]
 
 
 @pytest.mark.parametrize("document, words", [
@@ -41,6 +55,10 @@ def test_env_override_path(tmp_path, monkeypatch):
     ({"monitors": [{"metric": "dau"}, {"metric": "dau"}]}, "used twice"),
     ({"monitors": [{"metric": "dau", "dimension_value": "ios"}]}, "needs a dimension"),
     ({"monitor": []}, "'monitors:' list"),
+    ({"monitors": [{"metric": "dua"}]}, "'dua' is not a metric of marts.metrics_daily"),
+    ({"monitors": [{"metric": "funnel_visit_persons"}]}, "is not a metric of marts.metrics_daily"),
+    ({"monitors": [{"metric": "new_users", "dimension": "platform"}]}, "new_users has no slices by 'platform'"),
+    ({"monitors": [{"metric": "ctr", "drill_down": ["region"]}]}, "ctr has no slices by 'region'"),
 ])
 def test_mistakes_are_named(document, words):
     with pytest.raises(MonitorConfigError, match=None) as error:

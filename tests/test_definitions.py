@@ -22,6 +22,11 @@ def test_definitions_load_with_descriptions_and_lineage():
     staging_events = graph.get(AssetKey(["staging", "stg_tracking__events"]))
     assert AssetKey(["raw", "events"]) in staging_events.parent_keys
     assert staging_events.group_name == "staging"
+    # the monitors are evaluated by an asset of the pipeline job, downstream of the long table
+    evaluations = graph.get(AssetKey(["monitoring", "evaluations"]))
+    assert AssetKey(["marts", "metrics_daily"]) in evaluations.parent_keys
+    assert AssetKey(["monitoring", "evaluations"]) in defs.resolve_job_def(PIPELINE_JOB).asset_layer.selected_asset_keys
+    assert {s.name for s in defs.sensors} == {"deliver_alerts", "announce_run_failures", "announce_failed_checks"}
     for spec in defs.resolve_all_asset_specs():
         assert spec.description, f"{spec.key.to_user_string()} has no description"
 
@@ -52,7 +57,11 @@ def test_pipeline_job_runs_a_partition_range_in_one_run(tmp_path):
         rows = conn.execute(
             "select event_id, event_date, landing_date from staging.stg_tracking__events order by 1"
         ).fetchall()
+        evaluated = conn.execute("select distinct date from monitoring.evaluations order by 1").fetchall()
     assert rows == [("e1", date(2026, 11, 1), date(2026, 11, 1)), ("e2", date(2026, 11, 1), date(2026, 11, 2))]
+    # the run's dates (landing days and lookback) that marts.metrics_daily has, evaluated in the same run
+    assert evaluated == [(date(2026, 11, 1),), (date(2026, 11, 2),)]
+    assert instance.get_latest_materialization_event(AssetKey(["monitoring", "evaluations"])).run_id == runs[0].run_id
 
 
 def test_old_dbt_run_folders_are_pruned(tmp_path):

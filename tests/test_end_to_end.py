@@ -159,7 +159,14 @@ def test_cli_run_succeeds_and_summarises(generated_run):
         reconciles = conn.execute(
             "select bool_and(rows_read = rows_loaded + rows_quarantined) from raw.ingestion_log").fetchone()[0]
         quarantined = dict(conn.execute("select source, count(*) from raw.quarantine group by source").fetchall())
+        metric_dates = {row[0] for row in conn.execute("select distinct date from marts.metrics_daily").fetchall()}
+        evaluated = {row[0] for row in conn.execute("select distinct date from monitoring.evaluations").fetchall()}
     assert reconciles
+    # the run's own monitoring/evaluations step evaluated the dates it built (landing days and lookback)
+    first = GENERATED_START - timedelta(days=3)
+    last = GENERATED_START + timedelta(days=GENERATED_DAYS - 1)
+    assert evaluated == {d for d in metric_dates if first <= d <= last} and len(evaluated) >= GENERATED_DAYS
+    assert "Alerts for the dates built: " in out
     for source, by_day in manifest["rows"].items():
         assert logged[source] == sum(by_day.values()), source
         # every injected contract-breaking row was quarantined, nothing else
@@ -183,7 +190,7 @@ def test_dbt_tables_carry_row_counts_and_dbt_tests_are_asset_checks(generated_ru
     table's, and every generic dbt test of the manifest was evaluated as an asset check."""
     from dagster import AssetKey, DagsterEventType, DagsterInstance
 
-    from ops_pipeline.dbt_project import dbt_project
+    from ops_pipeline.dbt_resource import dbt_project
 
     instance = DagsterInstance.from_config(str(generated_run.warehouse.parent / "dagster_home"))
     manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""The sample generator writes what sources.md promises, exactly as its manifest says."""
+"""The sample generator writes what docs/sources.md promises, exactly as its manifest says."""
 
 from __future__ import annotations
 

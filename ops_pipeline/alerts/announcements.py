@@ -14,43 +14,40 @@ from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from ops_pipeline.alerts import outbox
 from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending, redact
-from ops_pipeline.alerts.message import asset_url, dagster_url, render, run_url
+from ops_pipeline.alerts.message import asset_url, render, run_url
 from ops_pipeline.alerts.outbox import CHECK_FAILURE, LOCAL, PENDING, RUN_FAILURE, Alert
-from ops_pipeline.alerts.store import WarehouseBusy, open_warehouse
+from ops_pipeline.settings import DEFAULT_DAGSTER_URL
+from ops_pipeline.warehouse import WarehouseBusy, open_warehouse
 
 log = logging.getLogger("ops_pipeline.alerts")
-FROM_ENV = object()
 MAX_REASON = 500
 
 
-def _secrets() -> list[str]:
-    target = SlackTarget.from_env()
-    return target.secrets() if target else []
-
-
-def run_failure_alert(run_id: str, job_name: str, reasons: Sequence[str], base_url: str | None = None) -> Alert:
-    secrets = _secrets()
+def run_failure_alert(run_id: str, job_name: str, reasons: Sequence[str], base_url: str = DEFAULT_DAGSTER_URL,
+                      secrets: Sequence[str] = ()) -> Alert:
+    """The announcement of a failed run; `secrets` (the Slack target's) are redacted from the reasons."""
     alert = Alert(
         alert_id=outbox.alert_id(RUN_FAILURE, run_id), kind=RUN_FAILURE, monitor=f"run_failure:{job_name}",
         label=f"Run {run_id[:8]} of job {job_name} failed", severity="critical", likely_cause="pipeline",
         cause_reasons=[redact(r, secrets)[:MAX_REASON] for r in reasons] or ["the run failed; see its logs"],
-        link=run_url(base_url or dagster_url(), run_id),
+        link=run_url(base_url, run_id),
     )
     return render(alert)
 
 
 def check_failure_alert(run_id: str, asset_path: Sequence[str], check_name: str, description: str | None = None,
-                        partition: str | None = None, base_url: str | None = None) -> Alert:
+                        partition: str | None = None, base_url: str = DEFAULT_DAGSTER_URL,
+                        secrets: Sequence[str] = ()) -> Alert:
     asset = "/".join(asset_path)
     reasons = [f"check {check_name} on {asset} failed in run {run_id[:8]}"
                + (f" (partition {partition})" if partition else "")]
     if description:
-        reasons.append(redact(description, _secrets())[:MAX_REASON])
+        reasons.append(redact(description, list(secrets))[:MAX_REASON])
     alert = Alert(
         alert_id=outbox.alert_id(CHECK_FAILURE, run_id, asset, check_name), kind=CHECK_FAILURE,
         monitor=f"check:{asset}:{check_name}", label=f"Blocking check failed: {check_name} on {asset}",
         severity="critical", likely_cause="pipeline", cause_reasons=reasons,
-        link=asset_url(base_url or dagster_url(), asset_path, view="checks"),
+        link=asset_url(base_url, asset_path, view="checks"),
     )
     return render(alert)
 
@@ -80,21 +77,21 @@ def check_labels(failed: Sequence[tuple[str, object]]) -> list[str]:
     return sorted({f"{e.asset_key.to_user_string()}: {e.check_name}" for _, e in failed})
 
 
-def check_alerts(failed: Sequence[tuple[str, object]], base_url: str | None = None) -> list[Alert]:
+def check_alerts(failed: Sequence[tuple[str, object]], base_url: str = DEFAULT_DAGSTER_URL,
+                 secrets: Sequence[str] = ()) -> list[Alert]:
     return [
-        check_failure_alert(run_id, e.asset_key.path, e.check_name, e.description, e.partition, base_url)
+        check_failure_alert(run_id, e.asset_key.path, e.check_name, e.description, e.partition, base_url, secrets)
         for run_id, e in failed
     ]
 
 
-def enqueue(warehouse_path: str | Path, alerts: Sequence[Alert], target: SlackTarget | None | object = FROM_ENV,
+def enqueue(warehouse_path: str | Path, alerts: Sequence[Alert], target: SlackTarget | None,
             wait_seconds: float = 5.0, spool_on_busy: bool = False, deliver: bool = True) -> list[Alert]:
     """Store announcements in the outbox (once each) and deliver what is pending.
 
     With spool_on_busy, a locked warehouse puts them in the spool file for the
     next delivery instead of raising WarehouseBusy (a run-failure sensor sees
     each failure once, so it cannot wait for the next tick)."""
-    target = SlackTarget.from_env() if target is FROM_ENV else target
     status = LOCAL if target is None else PENDING
     prepared = [Alert(**{**a.as_record(), "status": status}) for a in alerts]
     try:

@@ -1,4 +1,4 @@
-"""Drill-down: which slice drove a swing of the total (alerts.md, Explanation). Pure functions.
+"""Drill-down: which slice drove a swing of the total (docs/alerting.md, Explanation). Pure functions.
 
 Every slice has its own actual and expected value (expected computed the same
 way as the total's). A slice's contribution is its effect on the total over
@@ -16,7 +16,7 @@ expected denominator for a ratio). A drop spread evenly over every platform
 scores ~0 for platform; a drop that sits in one channel scores close to
 1 - that channel's size. The dimension with the highest score explains the
 swing; its top three slices by share are reported. (Measured on injected
-swings, quality_eval.py, this beat summing the excess over all slices, with
+swings, backtest.py, this beat summing the excess over all slices, with
 or without a noise allowance: many small noisy slices, such as regions,
 otherwise add up to a false story.)
 """

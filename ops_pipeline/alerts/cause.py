@@ -1,4 +1,4 @@
-"""Likely cause of a swing: the business, the tracking (埋点) or the pipeline (alerts.md). Pure.
+"""Likely cause of a swing: the business, the tracking (埋点) or the pipeline (docs/alerting.md). Pure.
 
 The caller gathers the evidence of date D from the warehouse (evidence.py)
 and the Dagster instance; this module only judges it. The pipeline is

@@ -1,4 +1,4 @@
-"""Deliver the outbox to Slack through the official SDK (alerts.md, Delivery).
+"""Deliver the outbox to Slack through the official SDK (docs/alerting.md, Delivery).
 
 SLACK_WEBHOOK_URL selects an incoming webhook (slack_sdk.webhook.WebhookClient);
 otherwise SLACK_BOT_TOKEN with SLACK_CHANNEL selects chat.postMessage
@@ -11,14 +11,13 @@ the alert pending with attempts + 1 and is retried on the next sensor tick.
 Rows are claimed (status `sending`) before the send, so two deliverers never
 send the same alert; a claim older than CLAIM_TIMEOUT is taken back (only a
 crash between Slack accepting and the status update can repeat a message).
-Secrets come from the environment only and are redacted from every error
+Secrets come from the environment only (through Settings) and are redacted from every error
 string and log record this module produces.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,9 +31,9 @@ from slack_sdk.webhook import WebhookClient
 
 from ops_pipeline.alerts import outbox
 from ops_pipeline.alerts.outbox import FAILED, LOCAL, PENDING, SENDING, SENT, Alert
-from ops_pipeline.alerts.store import open_warehouse
+from ops_pipeline.settings import DEFAULT_SLACK_API_URL, Settings
+from ops_pipeline.warehouse import open_warehouse
 
-DEFAULT_API_URL = "https://slack.com/api/"
 TIMEOUT_SECONDS = 10
 # Retry-After up to this many seconds is waited for in the same tick; longer ones wait for a later tick.
 MAX_INLINE_WAIT = 30
@@ -55,18 +54,29 @@ class SlackTarget:
     webhook_url: str | None = field(default=None, repr=False)
     bot_token: str | None = field(default=None, repr=False)
     channel: str | None = None
-    api_url: str = DEFAULT_API_URL
+    api_url: str = DEFAULT_SLACK_API_URL
     timeout: int = TIMEOUT_SECONDS
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SlackTarget | None:
-        env = os.environ if env is None else env
-        api_url = env.get("SLACK_API_URL") or DEFAULT_API_URL
-        if env.get("SLACK_WEBHOOK_URL"):
-            return cls(webhook_url=env["SLACK_WEBHOOK_URL"], api_url=api_url)
-        if env.get("SLACK_BOT_TOKEN") and env.get("SLACK_CHANNEL"):
-            return cls(bot_token=env["SLACK_BOT_TOKEN"], channel=env["SLACK_CHANNEL"], api_url=api_url)
+    def from_values(cls, webhook_url: str | None, bot_token: str | None, channel: str | None,
+                    api_url: str | None = None) -> SlackTarget | None:
+        """A webhook wins over a bot token; a token needs a channel; neither: Slack is off (None)."""
+        api_url = api_url or DEFAULT_SLACK_API_URL
+        if webhook_url:
+            return cls(webhook_url=webhook_url, api_url=api_url)
+        if bot_token and channel:
+            return cls(bot_token=bot_token, channel=channel, api_url=api_url)
         return None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SlackTarget | None:
+        return cls.from_values(settings.slack_webhook_url, settings.slack_bot_token, settings.slack_channel,
+                               settings.slack_api_url)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SlackTarget | None:
+        """The target the environment names (SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN with SLACK_CHANNEL)."""
+        return cls.from_settings(Settings.from_env(env))
 
     @property
     def kind(self) -> str:
@@ -185,7 +195,7 @@ class DeliveryReport:
 
 def deliver_pending(warehouse_path: str | Path, target: SlackTarget | None = None, now: datetime | None = None,
                     wait_seconds: float = 0.0) -> DeliveryReport:
-    """Send every pending alert that is due. Raises store.WarehouseBusy when the warehouse is locked."""
+    """Send every pending alert that is due. Raises warehouse.WarehouseBusy when the warehouse is locked."""
     now = now or outbox.now_utc()
     report = DeliveryReport()
     with open_warehouse(warehouse_path, wait_seconds=wait_seconds) as conn:

@@ -1,4 +1,4 @@
-"""Detection: is the value of date D a swing? (alerts.md, Detection). Pure functions.
+"""Detection: is the value of date D a swing? (docs/alerting.md, Detection). Pure functions.
 
 The expected value of D is the median of the same weekday in the 4 weeks
 before D (weekly seasonality; one odd week cannot move a median). The scale

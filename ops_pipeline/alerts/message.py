@@ -6,22 +6,16 @@ and to the run log.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from urllib.parse import quote
 
 from ops_pipeline.alerts.outbox import CHECK_FAILURE, RUN_FAILURE, Alert
+from ops_pipeline.metrics.registry import format_number, load_registry
 
-DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 METRICS_ASSET = ("marts", "metrics_daily")
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 SEVERITY_ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
-PERCENT_METRICS = {"pay_rate", "visit_to_pay", "ctr", "tracking_completeness", "stickiness"}
 HEADER_LIMIT = 150
-
-
-def dagster_url() -> str:
-    return (os.environ.get("OPS_DAGSTER_URL") or DEFAULT_DAGSTER_URL).rstrip("/")
 
 
 def asset_url(base: str, asset_path: Sequence[str] = METRICS_ASSET, view: str | None = None) -> str:
@@ -33,18 +27,10 @@ def run_url(base: str, run_id: str) -> str:
     return f"{base.rstrip('/')}/runs/{run_id}"
 
 
-def is_percent(metric: str | None) -> bool:
-    return bool(metric) and (metric in PERCENT_METRICS or metric.endswith("_conversion") or metric.endswith("_rate"))
-
-
 def format_value(metric: str | None, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if is_percent(metric):
-        return f"{value:.2%}"
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
+    """A metric's value as the registry says people read it (a metric it does not know: a number)."""
+    known = load_registry().get(metric or "")
+    return known.format_value(value) if known else format_number(value)
 
 
 def format_change(change: float | None) -> str:

@@ -1,22 +1,21 @@
-"""Monitors: which metrics of marts.metrics_daily are watched, and how (alerts.md, Monitors).
+"""Monitors: which metrics of marts.metrics_daily are watched, and how (docs/alerting.md, Monitors).
 
 Monitors are configuration: `monitors.yml` at the project root, or the file
-named by OPS_MONITORS. A `defaults:` mapping applies to every monitor; each
+named by OPS_MONITORS (Settings.monitors_file). A `defaults:` mapping applies to every monitor; each
 entry of `monitors:` names a metric and overrides what it needs.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import yaml
 
-from ops_pipeline.settings import PROJECT_ROOT
+from ops_pipeline.metrics.registry import Metric, load_registry
+from ops_pipeline.settings import DEFAULT_MONITORS_FILE
 
-DEFAULT_MONITORS_FILE = PROJECT_ROOT / "monitors.yml"
 DIRECTIONS = ("up", "down", "both")
 SEVERITIES = ("info", "warning", "critical")
 TOTAL = "all"
@@ -57,13 +56,9 @@ _FIELDS = {f.name for f in fields(Monitor)}
 _NUMBERS = ("min_relative_change", "sensitivity", "min_volume")
 
 
-def monitors_path() -> Path:
-    return Path(os.environ.get("OPS_MONITORS") or DEFAULT_MONITORS_FILE)
-
-
 def load_monitors(path: str | Path | None = None) -> list[Monitor]:
-    """Read and validate a monitors file (default: OPS_MONITORS, else monitors.yml)."""
-    source = Path(path) if path else monitors_path()
+    """Read and validate a monitors file (default: the project's monitors.yml)."""
+    source = Path(path) if path else DEFAULT_MONITORS_FILE
     try:
         document = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as error:
@@ -73,7 +68,11 @@ def load_monitors(path: str | Path | None = None) -> list[Monitor]:
     return parse_monitors(document, where=str(source))
 
 
-def parse_monitors(document: object, where: str = "monitors") -> list[Monitor]:
+def parse_monitors(document: object, where: str = "monitors",
+                   registry: Mapping[str, Metric] | None = None) -> list[Monitor]:
+    """Monitors watch metrics of the registry by name; the label and the drill-down dimensions
+    default to the metric's (its Chinese and English label; the dimensions it is sliced by)."""
+    registry = load_registry() if registry is None else registry
     if not isinstance(document, Mapping) or not isinstance(document.get("monitors"), list):
         raise MonitorConfigError(f"{where}: expected a mapping with a 'monitors:' list")
     defaults = document.get("defaults") or {}
@@ -84,7 +83,7 @@ def parse_monitors(document: object, where: str = "monitors") -> list[Monitor]:
     for position, entry in enumerate(document["monitors"], start=1):
         if not isinstance(entry, Mapping):
             raise MonitorConfigError(f"{where}: monitor #{position} must be a mapping")
-        monitor = _monitor({**defaults, **entry}, f"{where}: monitor #{position}")
+        monitor = _monitor({**defaults, **entry}, f"{where}: monitor #{position}", registry)
         if monitor.name in seen:
             raise MonitorConfigError(f"{where}: monitor name {monitor.name!r} is used twice")
         seen.add(monitor.name)
@@ -101,14 +100,21 @@ def _check_keys(entry: Mapping, where: str, forbidden: set[str] = frozenset()) -
         raise MonitorConfigError(f"{where}: {', '.join(sorted(forbidden & set(entry)))} cannot be a default")
 
 
-def _monitor(entry: Mapping, where: str) -> Monitor:
+def _monitor(entry: Mapping, where: str, registry: Mapping[str, Metric]) -> Monitor:
     _check_keys(entry, where)
     metric = entry.get("metric")
     if not isinstance(metric, str) or not metric:
         raise MonitorConfigError(f"{where}: 'metric' is required")
     name = str(entry.get("name") or metric)
     where = f"{where} ({name})"
+    known = registry.get(metric)
+    if known is None or not known.published:
+        names = ", ".join(m for m, definition in registry.items() if definition.published)
+        raise MonitorConfigError(f"{where}: {metric!r} is not a metric of marts.metrics_daily; the metric "
+                                 f"registry (docs/metrics.md) has: {names}")
     values = dict(entry, name=name)
+    values.setdefault("label", known.display_name)
+    values.setdefault("drill_down", list(known.dimensions))
     for key in _NUMBERS:
         if key in values:
             try:
@@ -128,6 +134,10 @@ def _monitor(entry: Mapping, where: str) -> Monitor:
         raise MonitorConfigError(f"{where}: drill_down must be a list of dimension names")
     values["drill_down"] = tuple(drill_down or ())
     values["dimension"] = str(values.get("dimension") or TOTAL)
+    for dimension in (values["dimension"], *values["drill_down"]):
+        if not known.can_slice_by(dimension):
+            raise MonitorConfigError(f"{where}: {metric} has no slices by {dimension!r}; it has: "
+                                     f"{', '.join(known.dimensions) or 'the company total only'}")
     if values.get("dimension_value") is not None:
         if values["dimension"] == TOTAL:
             raise MonitorConfigError(f"{where}: dimension_value needs a dimension")

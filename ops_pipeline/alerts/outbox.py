@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from ops_pipeline.alerts.store import open_warehouse
+from ops_pipeline.warehouse import open_warehouse
 
 SCHEMA = "monitoring"
 PENDING, SENDING, SENT, LOCAL, FAILED = "pending", "sending", "sent", "local", "failed"

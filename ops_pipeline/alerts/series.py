@@ -43,7 +43,7 @@ class MetricStore:
         return cls(points, ratio_metrics, dates)
 
     def with_points(self, overrides: Mapping[Key, Mapping[date, tuple]]) -> MetricStore:
-        """A copy where the given (key, date) points are replaced: how quality_eval injects swings."""
+        """A copy where the given (key, date) points are replaced: how the backtest injects swings."""
         points = dict(self._points)
         for key, by_day in overrides.items():
             points[key] = {**points.get(key, {}), **by_day}

@@ -1,4 +1,4 @@
-"""Contract-breaking rows, of every kind sources.md lists, in exactly known numbers.
+"""Contract-breaking rows, of every kind docs/sources.md lists, in exactly known numbers.
 
 Bad rows are *extra* rows made from a real row of the same file with one
 defect each (and, where the source has an id, a fresh id), so the good data is

@@ -28,7 +28,7 @@ class IncidentSpec:
     name: str
     duration_days: int
     default_offset: int  # days after the default anchor, so default incidents do not overlap
-    expected_cause: str  # 'tracking' or 'business', as alerts.md classifies causes
+    expected_cause: str  # 'tracking' or 'business', as docs/alerting.md classifies causes
     description: str
     default_param: str | None = None
 

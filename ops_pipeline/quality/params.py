@@ -7,22 +7,13 @@ import re
 import string
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from ops_pipeline.contract import EVENT_NAMES, EVENT_PLATFORMS, RAW_META_COLUMNS, SOURCES
-from ops_pipeline.settings import DBT_PROJECT_DIR
+from ops_pipeline.settings import lookback_days as dbt_lookback_days
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SQL_FRAGMENT = re.compile(r"[A-Za-z0-9_., ()]*")
-
-
-@lru_cache(maxsize=1)
-def dbt_vars() -> dict:
-    """The vars of dbt_project.yml: lookback_days is defined there, once."""
-    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +23,7 @@ class RunWindow:
     start: date
     end: date
     timezone: str = "Asia/Shanghai"
-    lookback_days: int = field(default_factory=lambda: int(dbt_vars()["lookback_days"]))
+    lookback_days: int = field(default_factory=dbt_lookback_days)
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property

@@ -4,7 +4,8 @@ Each suite becomes a GE query asset (its batch SQL for the window), an
 expectation suite and a validation definition, run by a checkpoint of its own
 (the result format names the suite's `where` columns), all through GE's SQL
 data source, so the work happens inside DuckDB. Data Docs of the results are
-written to the docs folder (default <warehouse dir>/ge_docs, env OPS_GE_DOCS_DIR).
+written to the docs folder the caller names (Settings.ge_docs_path: OPS_GE_DOCS_DIR, default
+<warehouse dir>/ge_docs).
 
 One GE context serves the whole process (a pipeline run executes its checks in
 one process), so the Data Docs index lists every validation of the run.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -45,10 +45,6 @@ def landing_days_built(warehouse: str | Path) -> tuple[date, date]:
         first, last = conn.execute("select min(landing_date), max(landing_date) from raw.ingestion_log").fetchone()
     today = date.today()
     return first or today, last or today
-
-
-def docs_dir_for(warehouse: str | Path) -> Path:
-    return Path(os.environ.get("OPS_GE_DOCS_DIR") or Path(warehouse).resolve().parent / "ge_docs")
 
 
 @dataclass

@@ -9,10 +9,9 @@ from datetime import date, timedelta
 from math import sqrt
 
 from ops_pipeline.alerts.attribution import DrillDown, SliceObservation, explain
-from ops_pipeline.alerts.detection import WINDOW_DAYS, NO_DATA, Baseline, Detection, Rule, baseline, detect
+from ops_pipeline.alerts.detection import NO_DATA, WINDOW_DAYS, Baseline, Detection, Rule, baseline, detect
 from ops_pipeline.alerts.monitors import Monitor
 from ops_pipeline.alerts.series import TOTAL, MetricStore
-
 
 # The floor is half the sampling noise: a series may be quieter than pure sampling (data sampled by
 # strata, a steady audience), but one trusted to be more than twice as quiet needs more than 4 weeks.

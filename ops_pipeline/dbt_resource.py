@@ -1,10 +1,13 @@
-"""The dbt project and its manifest, parsed on demand so a fresh clone just works."""
+"""The dbt project as Dagster sees it: the DbtProject, its CLI resource, and its manifest (parsed
+on demand so a fresh clone just works)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -34,8 +37,31 @@ class OpsDbtCliResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
 
+    def cli_with_env(self, args: Sequence[str], env: Mapping[str, str], **kwargs):
+        """cli(), with `env` added to the dbt process's environment.
 
-def dbt_resource() -> DbtCliResource:
+        DbtCliResource.cli (dagster-dbt 0.29) takes no environment: it starts dbt with a copy of
+        os.environ, taken during the call. So `env` is set for the call and restored at once,
+        here and nowhere else; the process keeps the copy."""
+        with _environment(env):
+            return self.cli(args, **kwargs)
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def dbt_resource() -> OpsDbtCliResource:
     return OpsDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 

@@ -1,4 +1,5 @@
-"""How good is detection? Inject swings of known size into clean series and measure.
+"""The detection-quality backtest (`ops-pipeline eval-alerts`): how good is detection? Inject swings
+of known size into clean series and measure. (Not data quality: that is ops_pipeline.quality.)
 
 On clean data (marts.metrics_daily of a generated dataset without incidents):
 
@@ -17,7 +18,7 @@ On clean data (marts.metrics_daily of a generated dataset without incidents):
   the injected dimension and slice first (all, and swings >= 30%). Trials a
   monitor's min_volume mutes are counted apart, not as misses.
 
-The same code as production runs every evaluation (assess.evaluate_slice).
+The same code as production runs every evaluation (evaluation.evaluate_slice).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ops_pipeline.alerts.assess import evaluate_monitors, evaluate_slice
 from ops_pipeline.alerts.detection import LOW_VOLUME, WINDOW_DAYS, baseline
+from ops_pipeline.alerts.evaluation import evaluate_monitors, evaluate_slice
 from ops_pipeline.alerts.monitors import Monitor, load_monitors
 from ops_pipeline.alerts.series import TOTAL, MetricStore
 
@@ -55,7 +56,7 @@ class Trial:
     store: MetricStore
 
 
-def evaluate_detection_quality(metrics: pd.DataFrame | MetricStore, monitors: Sequence[Monitor] | None = None,
+def backtest_detection(metrics: pd.DataFrame | MetricStore, monitors: Sequence[Monitor] | None = None,
                                trials: int = 400, seed: int = 0, exclude_dates: Iterable[date] = ()) -> dict:
     started = time.monotonic()
     store = metrics if isinstance(metrics, MetricStore) else MetricStore.from_frame(metrics)
@@ -247,14 +248,14 @@ def incident_dates(landing_dir: str | Path) -> set[date]:
     return dates
 
 
-def quality_report(warehouse_path: str | Path, landing_dir: str | Path | None = None, trials: int = 400,
-                   seed: int = 0, monitors_path: str | Path | None = None) -> dict:
-    """evaluate_detection_quality on a warehouse, leaving out the dates of known incidents."""
-    from ops_pipeline.alerts.evaluate import metrics_frame
+def backtest_report(warehouse_path: str | Path, landing_dir: str | Path | None = None, trials: int = 400,
+                    seed: int = 0, monitors_file: str | Path | None = None) -> dict:
+    """backtest_detection on a warehouse, leaving out the dates of known incidents."""
+    from ops_pipeline.alerts.service import metrics_frame
 
     excluded = incident_dates(landing_dir) if landing_dir else set()
-    return evaluate_detection_quality(metrics_frame(warehouse_path), load_monitors(monitors_path), trials, seed,
-                                      excluded)
+    return backtest_detection(metrics_frame(warehouse_path), load_monitors(monitors_file), trials, seed,
+                              excluded)
 
 
 def format_report(report: dict) -> str:

@@ -1,48 +1,40 @@
-"""evaluate_and_deliver: the one entry point of `ops-pipeline run` and the alert sensor.
+"""The I/O entry point of alerting: evaluate the monitors on the warehouse, store, deliver.
 
-Evaluation is a pure function of the warehouse (marts.metrics_daily, raw
-ingestion records) and the outbox: evaluating the same dates again stores the
-same evaluations and finds its alerts already in the outbox, so nothing is
-announced twice.
+evaluate_and_deliver is what the monitoring/evaluations asset calls in every
+pipeline run (assets/monitoring.py), for the business dates the run rebuilt
+(dates_built_by_run). Evaluation is a pure function of the warehouse
+(marts.metrics_daily, raw ingestion records) and the outbox: evaluating the
+same dates again stores the same evaluations and finds its alerts already in
+the outbox, so nothing is announced twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from ops_pipeline.alerts import evidence as evidence_source
 from ops_pipeline.alerts import outbox
-from ops_pipeline.alerts.assess import Evaluation, evaluate_monitors
 from ops_pipeline.alerts.cause import likely_cause
 from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending
 from ops_pipeline.alerts.detection import WINDOW_DAYS
-from ops_pipeline.alerts.message import METRICS_ASSET, asset_url, dagster_url, render
+from ops_pipeline.alerts.evaluation import Evaluation, evaluate_monitors
+from ops_pipeline.alerts.message import METRICS_ASSET, asset_url, render
 from ops_pipeline.alerts.monitors import Monitor, load_monitors
 from ops_pipeline.alerts.outbox import LOCAL, METRIC, PENDING, Alert
 from ops_pipeline.alerts.series import COLUMNS, MetricStore
-from ops_pipeline.alerts.store import open_warehouse
-from ops_pipeline.settings import DBT_PROJECT_DIR
+from ops_pipeline.partitions import run_window
+from ops_pipeline.settings import DEFAULT_DAGSTER_URL, lookback_days
+from ops_pipeline.warehouse import open_warehouse
 
 log = logging.getLogger("ops_pipeline.alerts")
 SPARKLINE_DAYS = 14
-FROM_ENV = object()  # target default: read SLACK_* from the environment
 ALL_DATES = "all"  # dates=ALL_DATES: every date of marts.metrics_daily (after a full build)
-
-
-def lookback_days() -> int:
-    """dbt's incremental lookback (dbt_project.yml vars.lookback_days): a run over landing days
-    [first, last] also rebuilds the `lookback` business dates before first."""
-    try:
-        project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-        return int(project["vars"]["lookback_days"])
-    except (OSError, KeyError, TypeError, ValueError):
-        return 3
 
 
 def built_dates(first_day: date | str | None, last_day: date | str | None) -> list[date] | str:
@@ -56,25 +48,31 @@ def built_dates(first_day: date | str | None, last_day: date | str | None) -> li
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+def dates_built_by_run(run_tags: Mapping[str, str]) -> list[date] | str:
+    """The business dates a pipeline run rebuilt, from its partition tags (the landing-day window
+    plus dbt's lookback); ALL_DATES for a run without them (a full build)."""
+    window = run_window(run_tags)
+    return built_dates(window["min_date"], window["max_date"])
+
+
 def evaluate_and_deliver(
     warehouse_path: str | Path,
     dates: Iterable[date] | str | None = None,
     *,
     monitors: Sequence[Monitor] | None = None,
-    target: SlackTarget | None | object = FROM_ENV,
+    target: SlackTarget | None = None,
     failed_checks: Sequence[str] = (),
-    base_url: str | None = None,
+    base_url: str = DEFAULT_DAGSTER_URL,
     deliver: bool = True,
     now: datetime | None = None,
     wait_seconds: float = 0.0,
 ) -> list[Alert]:
     """Evaluate the monitors for `dates` (default: the last date of marts.metrics_daily; ALL_DATES:
-    every date), store the evaluations and new alerts, deliver what is pending, and return every
-    alert that fires on those dates (`new` False for the ones announced before). Raises
-    store.WarehouseBusy when the warehouse is locked."""
+    every date), store the evaluations and new alerts, deliver what is pending to `target` (None:
+    Slack is off, alerts stay local), and return every alert that fires on those dates (`new`
+    False for the ones announced before). Raises warehouse.WarehouseBusy when the warehouse is
+    locked."""
     monitors = load_monitors() if monitors is None else list(monitors)
-    target = SlackTarget.from_env() if target is FROM_ENV else target
-    base_url = base_url or dagster_url()
     now = now or outbox.now_utc()
 
     with open_warehouse(warehouse_path, read_only=True, wait_seconds=wait_seconds) as conn:
@@ -169,7 +167,19 @@ def _alert(store: MetricStore, evaluation: Evaluation, evidence, base_url: str, 
     return render(alert)
 
 
+def alerts_by_id(warehouse_path: str | Path, alert_ids: Sequence[str], new_ids: Sequence[str] = (),
+                 wait_seconds: float = 10.0) -> list[Alert]:
+    """The alerts of the outbox with these ids, as stored now, in the order given; `new` True for
+    new_ids (the ones their evaluation added). How the CLI reads the alerts of its run."""
+    if not alert_ids:
+        return []
+    with open_warehouse(warehouse_path, read_only=True, wait_seconds=wait_seconds) as conn:
+        stored = outbox.existing(conn, alert_ids)
+    new = set(new_ids)
+    return [replace(stored[i], new=i in new) for i in alert_ids if i in stored]
+
+
 def metrics_frame(warehouse_path: str | Path) -> pd.DataFrame:
-    """All of marts.metrics_daily (for the detection-quality evaluation)."""
+    """All of marts.metrics_daily (for the detection-quality backtest)."""
     with open_warehouse(warehouse_path, read_only=True) as conn:
         return conn.execute(f"select {', '.join(COLUMNS)} from marts.metrics_daily").df()
