@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test ui bench lock clean
+.PHONY: install demo test lint ui bench lock clean
 
 install: $(STAMP)
 
@@ -20,8 +20,14 @@ $(STAMP): pyproject.toml requirements.lock
 demo: install
 	$(BIN)/ops-pipeline demo
 
-test: install
+test: install lint
 	$(BIN)/pytest
+
+# ruff (lint and format) on the Python, sqlfluff with the dbt templater on the SQL (.sqlfluff).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	OPS_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
 
 ui: install
 	$(BIN)/ops-pipeline ui

@@ -10,7 +10,6 @@ do (ops_pipeline.partitions.run_window); a run without them (a full build, or
 the checks launched on their own from the UI) checks every landing day built.
 """
 
-
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -18,9 +17,9 @@ from pathlib import Path
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetChecksDefinition,
     AssetKey,
     multi_asset_check,
 )
@@ -69,8 +68,9 @@ def _layer_checks(layer: str, suites: list[Suite]) -> AssetChecksDefinition:
         can_subset=True,
         description=f"Great Expectations suites of expectations/ on the {layer} layer.",
     )
-    def _checks(context: AssetCheckExecutionContext, duckdb: DuckDBResource,
-                ops: OpsSettings) -> Iterator[AssetCheckResult]:
+    def _checks(
+        context: AssetCheckExecutionContext, duckdb: DuckDBResource, ops: OpsSettings
+    ) -> Iterator[AssetCheckResult]:
         from ops_pipeline.quality.runner import run_suites
 
         selected = {(key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys}

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MetadataValue, Output
-from dagster_duckdb import DuckDBResource
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+from dagster_duckdb import DuckDBResource
 
 from ops_pipeline.dbt_resource import OpsDbtCliResource, dbt_project, ensure_manifest
 from ops_pipeline.partitions import run_window
@@ -42,8 +42,10 @@ PREVIEWS = {
 
 def with_table_metadata(context: AssetExecutionContext, outputs: list[Output], conn) -> Iterator[Output]:
     """The model outputs with dagster/row_count on every built table, and a preview on the headline marts."""
-    tables = {(schema, name) for schema, name in conn.execute(
-        "select schema_name, table_name from duckdb_tables()").fetchall()}
+    tables = {
+        (schema, name)
+        for schema, name in conn.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+    }
     for output in outputs:
         schema, name = context.asset_key_for_output(output.output_name).path[-2:]
         metadata = dict(output.metadata)
@@ -52,8 +54,13 @@ def with_table_metadata(context: AssetExecutionContext, outputs: list[Output], c
         if name in PREVIEWS and (schema, name) in tables:
             preview = conn.execute(PREVIEWS[name]).df()
             metadata["preview"] = MetadataValue.md(preview.to_markdown(index=False, floatfmt=".4g"))
-        yield Output(output.value, output_name=output.output_name, metadata=metadata,
-                     data_version=output.data_version, tags=output.tags)
+        yield Output(
+            output.value,
+            output_name=output.output_name,
+            metadata=metadata,
+            data_version=output.data_version,
+            tags=output.tags,
+        )
 
 
 def keep_parse_state(run_target: Path) -> None:
@@ -80,8 +87,11 @@ def prune_run_targets(run_target: Path, keep: int = RUN_TARGETS_KEPT) -> None:
     """Delete all but the newest `keep` target folders of this op's dbt invocations, the
     siblings of run_target named like it (<op name>-<run id>-<suffix>)."""
     prefix = run_target.name.split("-", 1)[0] + "-"
-    folders = sorted((p for p in run_target.parent.iterdir() if p.is_dir() and p.name.startswith(prefix)),
-                     key=lambda p: p.stat().st_mtime, reverse=True)
+    folders = sorted(
+        (p for p in run_target.parent.iterdir() if p.is_dir() and p.name.startswith(prefix)),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     for old in folders[keep:]:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -92,12 +102,9 @@ def build_dbt_assets() -> AssetsDefinition:
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
-        dagster_dbt_translator=OpsDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
-        ),
+        dagster_dbt_translator=OpsDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     )
-    def dbt_models(context: AssetExecutionContext, dbt: OpsDbtCliResource, duckdb: DuckDBResource,
-                   ops: OpsSettings):
+    def dbt_models(context: AssetExecutionContext, dbt: OpsDbtCliResource, duckdb: DuckDBResource, ops: OpsSettings):
         """Every model covers all days; incremental ones recompute the run's landing days plus the lookback."""
         window = run_window(context.run.tags)
         # The dbt process reads the warehouse, its memory cap, the time zone and the run's window

@@ -43,13 +43,17 @@ def ledger_specs() -> list[AssetSpec]:
             key=AssetKey(["raw", "quarantine"]),
             description="Rows that broke the source contract: source, file, row_number, a readable reason "
             "and the record as JSON (personal data hashed). Nothing is dropped silently.",
-            deps=written_by, group_name="raw", kinds={"duckdb"},
+            deps=written_by,
+            group_name="raw",
+            kinds={"duckdb"},
         ),
         AssetSpec(
             key=AssetKey(["raw", "ingestion_log"]),
             description="One row per ingested file: source, file, landing_date, sha256, rows_read, rows_loaded, "
             "rows_quarantined, ingested_at; rows_read = rows_loaded + rows_quarantined.",
-            deps=written_by, group_name="raw", kinds={"duckdb"},
+            deps=written_by,
+            group_name="raw",
+            kinds={"duckdb"},
         ),
     ]
 
@@ -83,15 +87,24 @@ def _raw_asset(source: str, partitions_def: PartitionsDefinition) -> AssetsDefin
             conn.execute("set TimeZone = 'UTC'")
             ensure_raw_schema(conn)
             days = ingest_range(
-                conn, source, first_day, last_day, files,
-                timezone_name=ops.timezone, pii_salt=ops.pii_salt,
+                conn,
+                source,
+                first_day,
+                last_day,
+                files,
+                timezone_name=ops.timezone,
+                pii_salt=ops.pii_salt,
             )
         # One log message for all files: each message is a row in Dagster's event log, and a
         # backfill of a long history would otherwise write hundreds.
-        context.log.info("\n".join(
-            f"{f.file}: read {f.rows_read}, loaded {f.rows_loaded}, quarantined {f.rows_quarantined}"
-            for day in days for f in day.files
-        ) or f"no {source} files in the landing folder for {first_day} .. {last_day}")
+        context.log.info(
+            "\n".join(
+                f"{f.file}: read {f.rows_read}, loaded {f.rows_loaded}, quarantined {f.rows_quarantined}"
+                for day in days
+                for f in day.files
+            )
+            or f"no {source} files in the landing folder for {first_day} .. {last_day}"
+        )
         failed = [d for d in days if d.error]
         if failed:
             raise Failure(

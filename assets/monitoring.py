@@ -46,30 +46,39 @@ def build_evaluation_asset() -> AssetsDefinition:
             "deliver_alerts sensor retries what is left. See docs/alerting.md."
         ),
     )
-    def monitoring_evaluations(context: AssetExecutionContext, duckdb: DuckDBResource,
-                               alerting: Alerting) -> MaterializeResult:
+    def monitoring_evaluations(
+        context: AssetExecutionContext, duckdb: DuckDBResource, alerting: Alerting
+    ) -> MaterializeResult:
         dates = dates_built_by_run(context.run.tags)
         # Evidence for the likely cause: the blocking checks that failed in this run.
         failed = check_labels(failed_blocking_checks(context.instance, [context.run.run_id]))
         try:
             alerts = evaluate_and_deliver(
-                duckdb.database, dates, monitors=load_monitors(alerting.monitors_file),
-                target=alerting.slack_target(), failed_checks=failed, base_url=alerting.dagster_url,
+                duckdb.database,
+                dates,
+                monitors=load_monitors(alerting.monitors_file),
+                target=alerting.slack_target(),
+                failed_checks=failed,
+                base_url=alerting.dagster_url,
                 wait_seconds=WAIT_FOR_LOCK_SECONDS,
             )
         except WarehouseBusy as error:
-            raise Failure(description=f"{error}: the monitors were not evaluated; re-run monitoring/evaluations") from None
+            raise Failure(
+                description=f"{error}: the monitors were not evaluated; re-run monitoring/evaluations"
+            ) from None
         new = [a for a in alerts if a.new]
         for alert in new:
             context.log.warning(alert.message)
         scope = "every date" if dates == ALL_DATES else f"{len(dates)} date(s)"
         context.log.info(f"evaluated {scope}: {len(alerts)} alert(s), {len(new)} new")
-        return MaterializeResult(metadata={
-            "dates": scope if dates == ALL_DATES else f"{min(dates)} .. {max(dates)}",
-            "alerts": len(alerts),
-            "new_alerts": len(new),
-            "alert_ids": MetadataValue.json([a.alert_id for a in alerts]),
-            "new_alert_ids": MetadataValue.json([a.alert_id for a in new]),
-        })
+        return MaterializeResult(
+            metadata={
+                "dates": scope if dates == ALL_DATES else f"{min(dates)} .. {max(dates)}",
+                "alerts": len(alerts),
+                "new_alerts": len(new),
+                "alert_ids": MetadataValue.json([a.alert_id for a in alerts]),
+                "new_alert_ids": MetadataValue.json([a.alert_id for a in new]),
+            }
+        )
 
     return monitoring_evaluations

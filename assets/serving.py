@@ -27,11 +27,13 @@ def build_serving_asset(mart_keys: list[AssetKey]) -> AssetsDefinition:
         with duckdb.get_connection() as conn:
             publication = publish_marts(conn, Path(ops.serving_path), context.run.run_id)
         context.log.info(f"published {len(publication.tables)} marts to {publication.path}")
-        return MaterializeResult(metadata={
-            "path": str(publication.path),
-            "version": publication.version,
-            "sqlalchemy_url": sqlalchemy_url(publication.path),
-            "tables": MetadataValue.json(publication.tables),
-        })
+        return MaterializeResult(
+            metadata={
+                "path": str(publication.path),
+                "version": publication.version,
+                "sqlalchemy_url": sqlalchemy_url(publication.path),
+                "tables": MetadataValue.json(publication.tables),
+            }
+        )
 
     return serving_marts

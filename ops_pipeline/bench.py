@@ -82,15 +82,21 @@ class BenchReport:
         return (self.incremental_seconds - self.fixed_seconds) / (self.pipeline_seconds - self.fixed_seconds)
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "pipeline_over_floor": self.pipeline_over_floor,
-                "incremental_over_full": self.incremental_over_full,
-                "incremental_over_full_above_fixed": self.incremental_over_full_above_fixed}
+        return {
+            **asdict(self),
+            "pipeline_over_floor": self.pipeline_over_floor,
+            "incremental_over_full": self.incremental_over_full,
+            "incremental_over_full_above_fixed": self.incremental_over_full_above_fixed,
+        }
 
     def table(self) -> str:
-        lines = [f"{self.events:,} events ({self.rows:,} rows in all sources), {self.days} days, {self.users:,} users",
-                 f"{'stage':<12}{'seconds':>10}{'rows/s':>14}{'peak MB':>10}"]
-        lines += [f"{s.name:<12}{s.seconds:>10.1f}{s.rows_per_second:>14,.0f}{s.peak_rss_mb:>10,.0f}"
-                  for s in self.stages]
+        lines = [
+            f"{self.events:,} events ({self.rows:,} rows in all sources), {self.days} days, {self.users:,} users",
+            f"{'stage':<12}{'seconds':>10}{'rows/s':>14}{'peak MB':>10}",
+        ]
+        lines += [
+            f"{s.name:<12}{s.seconds:>10.1f}{s.rows_per_second:>14,.0f}{s.peak_rss_mb:>10,.0f}" for s in self.stages
+        ]
         ratio = lambda value: "n/a" if value is None else f"{value:.2f}"  # noqa: E731
         lines += [
             f"whole pipeline (ingest .. monitors): {self.pipeline_seconds:.1f} s, peak {self.peak_rss_mb:,.0f} MB",
@@ -101,8 +107,10 @@ class BenchReport:
             f"incremental / full = {ratio(self.incremental_over_full)}",
         ]
         if self.fixed_seconds is not None:
-            lines.append(f"fixed cost of a run (the same on a 1% history): {self.fixed_seconds:.1f} s; "
-                         f"above it, incremental / full = {ratio(self.incremental_over_full_above_fixed)}")
+            lines.append(
+                f"fixed cost of a run (the same on a 1% history): {self.fixed_seconds:.1f} s; "
+                f"above it, incremental / full = {ratio(self.incremental_over_full_above_fixed)}"
+            )
         return "\n".join(lines)
 
 
@@ -115,7 +123,7 @@ class MemorySampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> MemorySampler:
         self._thread.start()
         return self
 
@@ -182,8 +190,11 @@ def run_bench(out_dir: Path, events: int, days: int, seed: int = 7, fixed_cost: 
     report = BenchReport(days=days, users=users)
     shutil.rmtree(out_dir, ignore_errors=True)
     settings = replace(
-        Settings.from_env(), landing_dir=out_dir / "landing", warehouse=out_dir / "warehouse.duckdb",
-        dagster_home=out_dir / "dagster_home", partition_start=BENCH_START.isoformat(),
+        Settings.from_env(),
+        landing_dir=out_dir / "landing",
+        warehouse=out_dir / "warehouse.duckdb",
+        dagster_home=out_dir / "dagster_home",
+        partition_start=BENCH_START.isoformat(),
         serving=out_dir / "serving.duckdb",
     )
     last_day = BENCH_START + timedelta(days=days - 1)
@@ -191,12 +202,19 @@ def run_bench(out_dir: Path, events: int, days: int, seed: int = 7, fixed_cost: 
         began = time.time()
         manifest = generate(settings.landing_dir, BENCH_START, days + INCREMENTAL_DAYS, users, seed=seed)
         generated = time.time()
-        per_source = {s: sum(v for d, v in by_day.items() if d <= last_day.isoformat())
-                      for s, by_day in manifest["rows"].items()}
+        per_source = {
+            s: sum(v for d, v in by_day.items() if d <= last_day.isoformat()) for s, by_day in manifest["rows"].items()
+        }
         report.events, report.rows = per_source["events"], sum(per_source.values())
-        report.stages.append(Stage("generate", generated - began, report.rows + sum(
-            v for by_day in manifest["rows"].values() for d, v in by_day.items() if d > last_day.isoformat()),
-            memory.peak(began, generated)))
+        report.stages.append(
+            Stage(
+                "generate",
+                generated - began,
+                report.rows
+                + sum(v for by_day in manifest["rows"].values() for d, v in by_day.items() if d > last_day.isoformat()),
+                memory.peak(began, generated),
+            )
+        )
 
         parse_dbt_project(settings)
         began = time.time()
@@ -235,9 +253,18 @@ def parse_dbt_project(settings: Settings) -> None:
 def _dbt(args: list[str], warehouse_path: Path, **env: str) -> None:
     """A dbt command on the project, for the warehouse at warehouse_path (and more environment)."""
     subprocess.run(
-        [DBT_EXECUTABLE, *args, "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-         str(DBT_PROJECT_DIR)],
-        check=True, capture_output=True, env={**os.environ, **env, "OPS_WAREHOUSE": str(warehouse_path)},
+        [
+            DBT_EXECUTABLE,
+            *args,
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **env, "OPS_WAREHOUSE": str(warehouse_path)},
     )
 
 
@@ -247,8 +274,9 @@ def measure_floor(warehouse_path: Path, out_dir: Path) -> float:
     shutil.copyfile(warehouse_path, floor_db)
     with warehouse.connect(floor_db) as conn:
         for (schema,) in conn.execute(
-                "select schema_name from duckdb_schemas() where database_name = current_database() "
-                "and schema_name not in ('raw', 'main', 'information_schema', 'pg_catalog')").fetchall():
+            "select schema_name from duckdb_schemas() where database_name = current_database() "
+            "and schema_name not in ('raw', 'main', 'information_schema', 'pg_catalog')"
+        ).fetchall():
             conn.execute(f'drop schema "{schema}" cascade')
     target = out_dir / "floor_target"
     _dbt(["compile", "--target-path", str(target), "--log-path", str(out_dir / "floor_logs")], floor_db)
@@ -262,8 +290,11 @@ def measure_floor(warehouse_path: Path, out_dir: Path) -> float:
 
 def compiled_statements(manifest: dict) -> list[str]:
     """The models (as create statements) and data tests (as counts) in dependency order."""
-    nodes = {uid: node for uid, node in manifest["nodes"].items()
-             if node["resource_type"] in ("model", "test") and node.get("compiled_code")}
+    nodes = {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "test") and node.get("compiled_code")
+    }
     ordered, done = [], set()
 
     def visit(uid: str) -> None:

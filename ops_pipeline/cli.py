@@ -26,15 +26,24 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--days", type=int, default=DEMO_DAYS)
     gen.add_argument("--users", type=int, default=DEMO_USERS)
     gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--incident", action="append", default=[], metavar="NAME[@YYYY-MM-DD]",
-                     help="inject a named incident (repeatable)")
+    gen.add_argument(
+        "--incident",
+        action="append",
+        default=[],
+        metavar="NAME[@YYYY-MM-DD]",
+        help="inject a named incident (repeatable)",
+    )
 
     run = commands.add_parser("run", help="ingest the landing folder and build everything downstream")
     _add_location_args(run)
     run.add_argument("--start", type=date.fromisoformat, help="first landing day to build")
     run.add_argument("--end", type=date.fromisoformat, help="last landing day to build")
-    for sub in (run, demo := commands.add_parser(
-            "demo", help="generate sample data into the landing folder if it is empty, then run")):
+    for sub in (
+        run,
+        demo := commands.add_parser(
+            "demo", help="generate sample data into the landing folder if it is empty, then run"
+        ),
+    ):
         sub.add_argument("-v", "--verbose", action="store_true", help="show Dagster and dbt logs as they happen")
 
     _add_location_args(demo)
@@ -42,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("ui", help="start the Dagster UI (dagster dev) on workspace.yaml")
 
     evaluation = commands.add_parser(
-        "eval-alerts", help="detection quality: inject swings of known size into a built warehouse's clean series")
+        "eval-alerts", help="detection quality: inject swings of known size into a built warehouse's clean series"
+    )
     _add_location_args(evaluation)
     evaluation.add_argument("--trials", type=int, default=400)
     evaluation.add_argument("--seed", type=int, default=0)
@@ -74,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "eval-alerts":
         from ops_pipeline.alerts.backtest import backtest_report, format_report
 
-        report = backtest_report(settings.warehouse, settings.landing_dir, args.trials, args.seed,
-                                 settings.monitors_file)
+        report = backtest_report(
+            settings.warehouse, settings.landing_dir, args.trials, args.seed, settings.monitors_file
+        )
         print(format_report(report))
         return 0 if report["meets_targets"] else 1
     if args.command == "bench":

@@ -9,8 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 EVENT_NAMES = (
-    "app_open", "page_view", "product_view", "search", "register", "login",
-    "add_to_cart", "order_submit", "pay_success", "content_view", "content_click", "share",
+    "app_open",
+    "page_view",
+    "product_view",
+    "search",
+    "register",
+    "login",
+    "add_to_cart",
+    "order_submit",
+    "pay_success",
+    "content_view",
+    "content_click",
+    "share",
 )
 EVENT_PLATFORMS = ("ios", "android", "web", "mini_program")
 ORDER_STATUSES = ("created", "paid", "cancelled", "refunded")

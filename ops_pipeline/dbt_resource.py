@@ -19,8 +19,11 @@ from ops_pipeline.settings import DBT_PROJECT_DIR
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 # The dbt installed beside this Python, even when the venv is not on PATH.
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() \
+DBT_EXECUTABLE = (
+    str(Path(sys.executable).parent / "dbt")
+    if (Path(sys.executable).parent / "dbt").exists()
     else shutil.which("dbt") or "dbt"
+)
 
 
 class OpsDbtCliResource(DbtCliResource):

@@ -32,7 +32,7 @@ def build_definitions(settings: Settings) -> Definitions:
         PIPELINE_JOB,
         selection=AssetSelection.assets(*raw_assets, dbt_models, serving, evaluations),
         description="Ingest the landing files of a range of days, build everything downstream, and "
-                    "evaluate the monitors on the dates rebuilt.",
+        "evaluate the monitors on the dates rebuilt.",
     )
     return Definitions(
         assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models, serving, evaluations],

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -168,8 +168,12 @@ def _stage(cursor, landing_file: LandingFile, session_zone: str, timezone_name: 
     source = SOURCES[landing_file.source]
     with cursor:
         sha256, size = _checksum(landing_file)
-        meta = {"source": source.name, "file": str(path), "landing_date": landing_file.landing_date,
-                "ingested_at": datetime.now(timezone.utc)}
+        meta = {
+            "source": source.name,
+            "file": str(path),
+            "landing_date": landing_file.landing_date,
+            "ingested_at": datetime.now(UTC),
+        }
         cursor.execute(f"set TimeZone = {sql_str(session_zone)}")
         malformed = read_into_src(cursor, path, landing_file.format)
         columns = map_columns(cursor, path, source)
@@ -192,9 +196,17 @@ def _stage(cursor, landing_file: LandingFile, session_zone: str, timezone_name: 
                 "  union all select __row, __reason, __record from _malformed)",
                 params=meta,
             ).to_arrow_table()
-    result = FileResult(source.name, str(path), landing_file.landing_date, landing_file.format, sha256, size,
-                        rows_read=rows_loaded + quarantined.num_rows, rows_loaded=rows_loaded,
-                        rows_quarantined=quarantined.num_rows)
+    result = FileResult(
+        source.name,
+        str(path),
+        landing_file.landing_date,
+        landing_file.format,
+        sha256,
+        size,
+        rows_read=rows_loaded + quarantined.num_rows,
+        rows_loaded=rows_loaded,
+        rows_quarantined=quarantined.num_rows,
+    )
     return _StagedFile(result, meta["ingested_at"], rows, quarantined)
 
 
@@ -202,8 +214,9 @@ def _write_file(conn, staged: _StagedFile) -> None:
     result = staged.result
     # A relation's query, not conn.register: a registered table would be kept until the transaction ends.
     conn.from_arrow(staged.rows).query(
-        "_rows", f"insert into raw.{result.source} by name select * exclude (__reason, __record) "
-        "from _rows where __reason is null"
+        "_rows",
+        f"insert into raw.{result.source} by name select * exclude (__reason, __record) "
+        "from _rows where __reason is null",
     )
     if staged.quarantined.num_rows:
         conn.from_arrow(staged.quarantined).query(
@@ -212,10 +225,18 @@ def _write_file(conn, staged: _StagedFile) -> None:
     conn.execute(
         "insert into raw.ingestion_log values ($source, $file, $landing_date, $format, $sha256, $bytes, "
         "$rows_read, $rows_loaded, $rows_quarantined, $ingested_at)",
-        {"source": result.source, "file": result.file, "landing_date": result.landing_date,
-         "format": result.format, "sha256": result.sha256, "bytes": result.bytes, "rows_read": result.rows_read,
-         "rows_loaded": result.rows_loaded, "rows_quarantined": result.rows_quarantined,
-         "ingested_at": staged.ingested_at},
+        {
+            "source": result.source,
+            "file": result.file,
+            "landing_date": result.landing_date,
+            "format": result.format,
+            "sha256": result.sha256,
+            "bytes": result.bytes,
+            "rows_read": result.rows_read,
+            "rows_loaded": result.rows_loaded,
+            "rows_quarantined": result.rows_quarantined,
+            "ingested_at": staged.ingested_at,
+        },
     )
 
 
@@ -232,13 +253,13 @@ def _checksum(landing_file: LandingFile) -> tuple[str, int]:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as error:
-                    raise UnreadableFile(path, f"not UTF-8 (invalid byte at offset {size + error.start})")
+                    raise UnreadableFile(path, f"not UTF-8 (invalid byte at offset {size + error.start})") from None
             size += len(chunk)
     if check_utf8:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise UnreadableFile(path, "not UTF-8 (truncated multi-byte character at the end)")
+            raise UnreadableFile(path, "not UTF-8 (truncated multi-byte character at the end)") from None
     return digest.hexdigest(), size
 
 

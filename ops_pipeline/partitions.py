@@ -17,9 +17,7 @@ from ops_pipeline.settings import Settings
 
 def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
     # end_offset=1 lets today's landing day be loaded while it is still filling up.
-    return DailyPartitionsDefinition(
-        start_date=settings.partition_start, timezone=settings.timezone, end_offset=1
-    )
+    return DailyPartitionsDefinition(start_date=settings.partition_start, timezone=settings.timezone, end_offset=1)
 
 
 def landing_days_of(window_start, window_end) -> tuple[date, date]:

@@ -95,14 +95,23 @@ def run(
             tags=range_tags(first_day, last_day),
             raise_on_error=False,
         )
-    outcome = RunOutcome(result.run_id, first_day, last_day, result.success, log_file=log_file,
-                         check_lines=failed_check_lines_from_events(result.all_events))
+    outcome = RunOutcome(
+        result.run_id,
+        first_day,
+        last_day,
+        result.success,
+        log_file=log_file,
+        check_lines=failed_check_lines_from_events(result.all_events),
+    )
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
             user_message = event.step_failure_data.user_failure_data
-            reason = user_message.description if user_message and user_message.description else (
-                error.message.strip() if error else "unknown error")
+            reason = (
+                user_message.description
+                if user_message and user_message.description
+                else (error.message.strip() if error else "unknown error")
+            )
             outcome.failures.append(f"{event.step_key}: {reason}")
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             key = event.asset_key.to_user_string()
@@ -121,8 +130,7 @@ def _collect_alerts(settings: Settings, instance: DagsterInstance, outcome: RunO
     from ops_pipeline.warehouse import WarehouseBusy
 
     try:
-        outcome.alerts = alerts_of_run(settings, instance, outcome.run_id, job_name, outcome.success,
-                                       outcome.failures)
+        outcome.alerts = alerts_of_run(settings, instance, outcome.run_id, job_name, outcome.success, outcome.failures)
     except WarehouseBusy:
         outcome.failures.append("alerts: warehouse locked; the announce_failed_checks sensor announces next tick")
 
@@ -147,11 +155,7 @@ HEADLINE_SQL = {
 def _headlines(conn, tables: set[str]) -> dict[str, object]:
     """The last day's headline numbers, from the marts that exist."""
     needed = {"kpi": "kpi_daily", "best_channel": "channel_daily", "top_kol": "kol_scorecard"}
-    return {
-        name: conn.execute(sql).fetchone()
-        for name, sql in HEADLINE_SQL.items()
-        if needed[name] in tables
-    }
+    return {name: conn.execute(sql).fetchone() for name, sql in HEADLINE_SQL.items() if needed[name] in tables}
 
 
 def summarise_warehouse(path: Path) -> WarehouseSummary:
@@ -174,4 +178,9 @@ def summarise_warehouse(path: Path) -> WarehouseSummary:
             for schema, table in names
         ]
         headlines = _headlines(conn, {table for schema, table, _ in tables if schema == "marts"})
-    return WarehouseSummary({s: (int(r), int(l), int(q)) for s, r, l, q in rows}, reasons, tables, headlines)
+    return WarehouseSummary(
+        {s: (int(read), int(loaded), int(quarantined)) for s, read, loaded, quarantined in rows},
+        reasons,
+        tables,
+        headlines,
+    )

@@ -116,16 +116,21 @@ def _prepare_table(cursor, table: str, columns: list[tuple[str, str]]) -> None:
         return
     if existing:
         cursor.execute(sql.SQL("drop table {} cascade").format(target))
-    cursor.execute(sql.SQL("create table {} ({})").format(
-        target,
-        sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_ in columns),
-    ))
+    cursor.execute(
+        sql.SQL("create table {} ({})").format(
+            target,
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_ in columns
+            ),
+        )
+    )
 
 
 def _canonical(postgres_type: str) -> str:
     """How format_type() spells a type of POSTGRES_TYPES."""
     return {"timestamptz": "timestamp with time zone", "timestamp": "timestamp without time zone"}.get(
-        postgres_type, postgres_type)
+        postgres_type, postgres_type
+    )
 
 
 def _copy_table(duck, cursor, table: str, column_names: list[str], batch_rows: int) -> int:
@@ -173,7 +178,7 @@ class _CsvStream(io.RawIOBase):
                     break
                 self._chunk, self._offset = chunk, 0
             end = len(self._chunk) if wanted < 0 else min(len(self._chunk), self._offset + wanted)
-            parts.append(self._chunk[self._offset:end].tobytes())
+            parts.append(self._chunk[self._offset : end].tobytes())
             if wanted > 0:
                 wanted -= end - self._offset
             self._offset = end
@@ -186,8 +191,12 @@ def _libpq_value(value: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops_pipeline.postgres", description=__doc__.split("\n")[0])
-    parser.add_argument("--warehouse", type=Path, default=Settings.from_env().warehouse,
-                        help="DuckDB warehouse to read raw.* from (default: $OPS_WAREHOUSE or data/warehouse.duckdb)")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=Settings.from_env().warehouse,
+        help="DuckDB warehouse to read raw.* from (default: $OPS_WAREHOUSE or data/warehouse.duckdb)",
+    )
     parser.add_argument("--dsn", default=None, help="libpq connection string (default: from the OPS_PG_* variables)")
     args = parser.parse_args(argv)
     copied = copy_raw_to_postgres(args.warehouse, args.dsn or dsn_from_env())

@@ -84,14 +84,16 @@ def _read_jsonl(conn, literal: str) -> int:
     ).fetchone()[0]
     if malformed:
         conn.execute("delete from _lines where __row in (select __row from _malformed)")
-    keys = [k for (k,) in conn.execute(
-        "select distinct unnest(json_keys(line)) as k from _lines order by k").fetchall()]
+    keys = [
+        k for (k,) in conn.execute("select distinct unnest(json_keys(line)) as k from _lines order by k").fetchall()
+    ]
     # Keys are matched case-insensitively, so spellings that differ only in case are one column.
     spellings: dict[str, list[str]] = {}
     for key in keys:
         spellings.setdefault(key.strip().lower(), []).append(key)
     selects = "".join(
-        ", coalesce(" + ", ".join(f"json_extract_string(line, {sql_str('$.' + json_key(k))})" for k in variants)
+        ", coalesce("
+        + ", ".join(f"json_extract_string(line, {sql_str('$.' + json_key(k))})" for k in variants)
         + f") as {ident(variants[0])}"
         for variants in spellings.values()
     )

@@ -20,13 +20,18 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
         lines += ["", "Data-quality checks that failed or warn:", *(f"  {line}" for line in outcome.check_lines)]
     if settings.warehouse.exists():
         summary = summarise_warehouse(settings.warehouse)
-        lines += ["", "Sources (all landing days in the warehouse):",
-                  f"  {'source':<14}{'rows read':>12}{'loaded':>12}{'quarantined':>13}"]
+        lines += [
+            "",
+            "Sources (all landing days in the warehouse):",
+            f"  {'source':<14}{'rows read':>12}{'loaded':>12}{'quarantined':>13}",
+        ]
         for source, (read, loaded, quarantined) in summary.rows_by_source.items():
             lines.append(f"  {source:<14}{read:>12,}{loaded:>12,}{quarantined:>13,}")
         if summary.quarantine_reasons:
             lines += ["", "Quarantined rows by reason (details in raw.quarantine):"]
-            lines += [f"  {source:<14}{count:>8,}  {kind.strip()}" for source, kind, count in summary.quarantine_reasons]
+            lines += [
+                f"  {source:<14}{count:>8,}  {kind.strip()}" for source, kind, count in summary.quarantine_reasons
+            ]
         lines += _headline_lines(summary.headlines)
         lines += ["", "Tables built:"]
         lines += [f"  {schema}.{table}: {count:,} rows" for schema, table, count in summary.tables]
@@ -46,9 +51,12 @@ def _headline_lines(headlines: dict) -> list[str]:
     if not headlines.get("kpi"):
         return []
     day, dau, paid_gmv, pay_rate, visit_to_pay = headlines["kpi"]
-    lines = ["", f"Headline numbers of {day}:",
-             f"  DAU {dau:,}   paid GMV ¥{paid_gmv or 0:,.2f}   pay rate {_pct(pay_rate)}   "
-             f"visit-to-pay {_pct(visit_to_pay)}"]
+    lines = [
+        "",
+        f"Headline numbers of {day}:",
+        f"  DAU {dau:,}   paid GMV ¥{paid_gmv or 0:,.2f}   pay rate {_pct(pay_rate)}   "
+        f"visit-to-pay {_pct(visit_to_pay)}",
+    ]
     if headlines.get("best_channel"):
         channel, roas = headlines["best_channel"]
         lines.append(f"  best channel by ROAS: {channel} ({roas:.2f})")

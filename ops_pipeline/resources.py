@@ -34,8 +34,9 @@ class Alerting(ConfigurableResource):
     slack_api_url: str | None = None
 
     def slack_target(self) -> SlackTarget | None:
-        return SlackTarget.from_values(self.slack_webhook_url, self.slack_bot_token, self.slack_channel,
-                                       self.slack_api_url)
+        return SlackTarget.from_values(
+            self.slack_webhook_url, self.slack_bot_token, self.slack_channel, self.slack_api_url
+        )
 
 
 def build_resources(settings: Settings) -> dict:

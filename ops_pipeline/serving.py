@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -31,11 +31,15 @@ class Publication:
 def publish_marts(conn: duckdb.DuckDBPyConnection, serving_path: Path, run_id: str | None = None) -> Publication:
     """Copy every table of schema marts (through the warehouse connection) into serving_path."""
     serving_path.parent.mkdir(parents=True, exist_ok=True)
-    version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     staging_file = serving_path.with_name(f".{serving_path.name}.{uuid.uuid4().hex}.tmp")
-    tables = [name for (name,) in conn.execute(
-        "select table_name from duckdb_tables() where database_name = current_database() "
-        "and schema_name = 'marts' order by table_name").fetchall()]
+    tables = [
+        name
+        for (name,) in conn.execute(
+            "select table_name from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'marts' order by table_name"
+        ).fetchall()
+    ]
     counts: dict[str, int] = {}
     literal = "'" + str(staging_file).replace("'", "''") + "'"
     conn.execute(f"attach {literal} as publishing (read_only false)")
@@ -49,10 +53,12 @@ def publish_marts(conn: duckdb.DuckDBPyConnection, serving_path: Path, run_id: s
             f"create table publishing.marts.{PUBLICATION_TABLE} (version varchar, run_id varchar, "
             "published_at timestamptz, table_name varchar, row_count bigint)"
         )
-        published_at = datetime.now(timezone.utc)
+        published_at = datetime.now(UTC)
         for table, rows in counts.items():
-            conn.execute(f"insert into publishing.marts.{PUBLICATION_TABLE} values (?, ?, ?, ?, ?)",
-                         [version, run_id, published_at, table, rows])
+            conn.execute(
+                f"insert into publishing.marts.{PUBLICATION_TABLE} values (?, ?, ?, ?, ?)",
+                [version, run_id, published_at, table, rows],
+            )
     finally:
         conn.execute("detach publishing")
     os.replace(staging_file, serving_path)

@@ -67,11 +67,13 @@ def _column_reasons(column: Column) -> list[str]:
     if column.required:
         reasons.append(f"case when {v} is null then 'missing required {name}' end")
     if column.type == "json":
-        reasons.append(f"case when {v} is not null and not coalesce(json_valid({v}), false) "
-                       f"then '{name} is not valid JSON' end")
+        reasons.append(
+            f"case when {v} is not null and not coalesce(json_valid({v}), false) then '{name} is not valid JSON' end"
+        )
     elif column.type not in ("string",):
-        reasons.append(f"case when {v} is not null and {typed} is null "
-                       f"then '{name} is not a valid {column.type}: ' || {v} end")
+        reasons.append(
+            f"case when {v} is not null and {typed} is null then '{name} is not a valid {column.type}: ' || {v} end"
+        )
     if column.type in ("integer", "decimal"):
         reasons.append(f"case when {typed} < 0 then 'negative {name}: ' || {v} end")
     return reasons
@@ -82,7 +84,8 @@ def _source_reasons(source: str, timezone_name: str) -> list[str]:
         return [
             f"case when platform not in ({sql_list(EVENT_PLATFORMS)}) then 'unknown platform: ' || v_platform end",
             f"case when cast(event_time at time zone '{timezone_name}' as date) > $landing_date + 1 "
-            "then 'event_time more than one day after landing day: ' || v_event_time || ' landed ' || $landing_date end",
+            "then 'event_time more than one day after landing day: ' || v_event_time "
+            "|| ' landed ' || $landing_date end",
         ]
     if source == "orders":
         return [
@@ -92,10 +95,13 @@ def _source_reasons(source: str, timezone_name: str) -> list[str]:
             "case when status = 'refunded' and refunded_at is null and v_refunded_at is null "
             "then 'status refunded without refunded_at' end",
             "case when upper(v_currency) <> 'CNY' then 'currency is not CNY: ' || v_currency end",
-            "case when refund_amount > amount then 'refund_amount above amount: ' || v_refund_amount || ' > ' || v_amount end",
+            "case when refund_amount > amount "
+            "then 'refund_amount above amount: ' || v_refund_amount || ' > ' || v_amount end",
         ]
     if source == "channel_spend":
-        return ["case when clicks > impressions then 'clicks above impressions: ' || clicks || ' > ' || impressions end"]
+        return [
+            "case when clicks > impressions then 'clicks above impressions: ' || clicks || ' > ' || impressions end"
+        ]
     if source == "content":
         return ["case when clicks > exposures then 'clicks above exposures: ' || clicks || ' > ' || exposures end"]
     if source == "kol_posts":

@@ -9,6 +9,7 @@ into a quiet skip of the tick.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,8 +90,9 @@ def _is_lock_error(error: Exception) -> bool:
 
 
 @contextmanager
-def open_warehouse(path: str | Path, read_only: bool = False, wait_seconds: float = 0.0) -> Iterator[
-        duckdb.DuckDBPyConnection]:
+def open_warehouse(
+    path: str | Path, read_only: bool = False, wait_seconds: float = 0.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection for one short unit of work, committed on success and always closed."""
     deadline = time.monotonic() + wait_seconds
     while True:
@@ -111,10 +113,8 @@ def open_warehouse(path: str | Path, read_only: bool = False, wait_seconds: floa
             conn.execute("commit")
     except BaseException:
         if not read_only:
-            try:
+            with contextlib.suppress(duckdb.Error):
                 conn.execute("rollback")
-            except duckdb.Error:
-                pass
         raise
     finally:
         conn.close()

@@ -38,8 +38,9 @@ BATCH = 500
 BUSY = "warehouse busy (a run is writing); trying again next tick"
 
 
-def build_alert_sensors(settings: Settings,
-                        default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING) -> list[SensorDefinition]:
+def build_alert_sensors(
+    settings: Settings, default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING
+) -> list[SensorDefinition]:
     return [
         delivery_sensor(settings, default_status),
         run_failure_announcer(settings, default_status),
@@ -47,11 +48,16 @@ def build_alert_sensors(settings: Settings,
     ]
 
 
-def delivery_sensor(settings: Settings,
-                    default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING) -> SensorDefinition:
-    @sensor(name="deliver_alerts", minimum_interval_seconds=60, default_status=default_status,
-            description="Delivers the alerts pending in the outbox (monitoring.alert_outbox) every tick; "
-                        "the monitoring/evaluations asset of each pipeline run puts them there.")
+def delivery_sensor(
+    settings: Settings, default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING
+) -> SensorDefinition:
+    @sensor(
+        name="deliver_alerts",
+        minimum_interval_seconds=60,
+        default_status=default_status,
+        description="Delivers the alerts pending in the outbox (monitoring.alert_outbox) every tick; "
+        "the monitoring/evaluations asset of each pipeline run puts them there.",
+    )
     def deliver_alerts(context: SensorEvaluationContext):
         try:
             report = deliver_pending(settings.warehouse, SlackTarget.from_settings(settings))
@@ -64,18 +70,23 @@ def delivery_sensor(settings: Settings,
     return deliver_alerts
 
 
-def run_failure_announcer(settings: Settings,
-                          default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING) -> SensorDefinition:
-    @run_failure_sensor(name="announce_run_failures", default_status=default_status,
-                        description="Announces every failed run once (Slack or the local outbox).")
+def run_failure_announcer(
+    settings: Settings, default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING
+) -> SensorDefinition:
+    @run_failure_sensor(
+        name="announce_run_failures",
+        default_status=default_status,
+        description="Announces every failed run once (Slack or the local outbox).",
+    )
     def announce_run_failures(context: RunFailureSensorContext):
         run = context.dagster_run
         reasons = [context.failure_event.message] if context.failure_event.message else []
         for step_event in context.get_step_failure_events():
             reasons.append(f"{step_event.step_key}: {_root_cause(step_event.step_failure_data.error)}")
         target = SlackTarget.from_settings(settings)
-        alert = run_failure_alert(run.run_id, run.job_name, reasons, settings.dagster_url,
-                                  target.secrets() if target else ())
+        alert = run_failure_alert(
+            run.run_id, run.job_name, reasons, settings.dagster_url, target.secrets() if target else ()
+        )
         # A failure is seen once by this sensor: a locked warehouse spools it rather than lose it.
         enqueue(settings.warehouse, [alert], target, spool_on_busy=True)
 
@@ -91,19 +102,27 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-def failed_check_announcer(settings: Settings,
-                           default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING) -> SensorDefinition:
-    @sensor(name="announce_failed_checks", minimum_interval_seconds=60, default_status=default_status,
-            description="Announces every failed blocking asset check once (Slack or the local outbox).")
+def failed_check_announcer(
+    settings: Settings, default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING
+) -> SensorDefinition:
+    @sensor(
+        name="announce_failed_checks",
+        minimum_interval_seconds=60,
+        default_status=default_status,
+        description="Announces every failed blocking asset check once (Slack or the local outbox).",
+    )
     def announce_failed_checks(context: SensorEvaluationContext):
         # Runs that finished since the cursor (one position per end state), then their check evaluations.
         cursor = json.loads(context.cursor) if context.cursor else {}
         finished: dict[str, list] = {}
         for state, event_type in (("success", DagsterEventType.RUN_SUCCESS), ("failure", DagsterEventType.RUN_FAILURE)):
-            finished[state] = list(context.instance.fetch_run_status_changes(
-                RunStatusChangeRecordsFilter(event_type, after_storage_id=cursor.get(state)),
-                limit=BATCH, ascending=True,
-            ).records)
+            finished[state] = list(
+                context.instance.fetch_run_status_changes(
+                    RunStatusChangeRecordsFilter(event_type, after_storage_id=cursor.get(state)),
+                    limit=BATCH,
+                    ascending=True,
+                ).records
+            )
         runs = {record.run_id for records in finished.values() for record in records}
         if not runs:
             return SkipReason("no run finished since the last tick")
@@ -115,8 +134,11 @@ def failed_check_announcer(settings: Settings,
                 enqueue(settings.warehouse, alerts, target)
         except WarehouseBusy:
             return SkipReason(BUSY)
-        context.update_cursor(json.dumps({
-            state: records[-1].storage_id if records else cursor.get(state) for state, records in finished.items()}))
+        context.update_cursor(
+            json.dumps(
+                {state: records[-1].storage_id if records else cursor.get(state) for state, records in finished.items()}
+            )
+        )
         return SkipReason(f"{len(runs)} finished run(s), {len(failed)} failed blocking check(s)")
 
     return announce_failed_checks

@@ -65,7 +65,9 @@ def synthetic_metrics(days: int = DAYS, outage: bool = True) -> pd.DataFrame:
         dau = {p: round(2000 * s * season * (1 + rng.normal(0, 0.02))) for p, s in PLATFORMS.items()}
         rows.append((day, "dau", "all", "all", float(sum(dau.values())), None, None))
         rows += [(day, "dau", "platform", p, float(v), None, None) for p, v in dau.items()]
-        rows += [(day, "dau", "channel", c, float(round(sum(dau.values()) * s)), None, None) for c, s in CHANNELS.items()]
+        rows += [
+            (day, "dau", "channel", c, float(round(sum(dau.values()) * s)), None, None) for c, s in CHANNELS.items()
+        ]
         paid = {p: round(300 * s * season * (1 + rng.normal(0, 0.03))) for p, s in PLATFORMS.items()}
         tracked = {p: round(v * 0.97) for p, v in paid.items()}
         if outage and day == OUTAGE_DAY:
@@ -73,12 +75,24 @@ def synthetic_metrics(days: int = DAYS, outage: bool = True) -> pd.DataFrame:
         rows.append((day, "paid_orders", "all", "all", float(sum(paid.values())), None, None))
         rows += [(day, "paid_orders", "platform", p, float(v), None, None) for p, v in paid.items()]
         total_tracked, total_paid = sum(tracked.values()), sum(paid.values())
-        rows.append((day, "tracking_completeness", "all", "all", total_tracked / total_paid,
-                     float(total_tracked), float(total_paid)))
-        rows += [(day, "tracking_completeness", "platform", p, tracked[p] / paid[p], float(tracked[p]), float(paid[p]))
-                 for p in PLATFORMS]
-    return pd.DataFrame(rows, columns=["date", "metric", "dimension", "dimension_value", "value", "numerator",
-                                       "denominator"])
+        rows.append(
+            (
+                day,
+                "tracking_completeness",
+                "all",
+                "all",
+                total_tracked / total_paid,
+                float(total_tracked),
+                float(total_paid),
+            )
+        )
+        rows += [
+            (day, "tracking_completeness", "platform", p, tracked[p] / paid[p], float(tracked[p]), float(paid[p]))
+            for p in PLATFORMS
+        ]
+    return pd.DataFrame(
+        rows, columns=["date", "metric", "dimension", "dimension_value", "value", "numerator", "denominator"]
+    )
 
 
 def write_warehouse(path: Path, frame: pd.DataFrame | None = None) -> Path:
@@ -87,8 +101,10 @@ def write_warehouse(path: Path, frame: pd.DataFrame | None = None) -> Path:
     try:
         conn.execute("create schema if not exists marts")
         conn.register("frame", frame)
-        conn.execute("create or replace table marts.metrics_daily as select cast(date as date) as date, metric, "
-                     "dimension, dimension_value, value, numerator, denominator from frame")
+        conn.execute(
+            "create or replace table marts.metrics_daily as select cast(date as date) as date, metric, "
+            "dimension, dimension_value, value, numerator, denominator from frame"
+        )
     finally:
         conn.close()
     return path
@@ -118,15 +134,16 @@ class FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's naming)
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8")
                 try:
                     body = json.loads(raw)
                 except ValueError:
                     body = raw
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
-                                      "at": time.monotonic()})
+                fake.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body, "at": time.monotonic()}
+                )
                 if fake.delay:
                     time.sleep(fake.delay)
                 if fake.script:

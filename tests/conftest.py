@@ -30,8 +30,24 @@ def generated_run(tmp_path_factory, monkeypatch_session) -> CliRun:
     landing, warehouse = root / "landing", root / "warehouse.duckdb"
     monkeypatch_session.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     monkeypatch_session.setenv("OPS_PARTITION_START", "2026-01-01")
-    assert main(["generate", "--out", str(landing), "--start", GENERATED_START.isoformat(),
-                 "--days", str(GENERATED_DAYS), "--users", str(GENERATED_USERS), "--seed", "11"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--out",
+                str(landing),
+                "--start",
+                GENERATED_START.isoformat(),
+                "--days",
+                str(GENERATED_DAYS),
+                "--users",
+                str(GENERATED_USERS),
+                "--seed",
+                "11",
+            ]
+        )
+        == 0
+    )
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         exit_code = main(["run", "--landing", str(landing), "--warehouse", str(warehouse)])

@@ -53,8 +53,11 @@ class PostgresServer:
     def dbt_env(self) -> dict[str, str]:
         """The variables the `postgres` target of dbt_project/profiles.yml reads."""
         return {
-            "OPS_PG_HOST": self.host, "OPS_PG_PORT": str(self.port), "OPS_PG_USER": self.user,
-            "OPS_PG_PASSWORD": self.password, "OPS_PG_DBNAME": self.dbname,
+            "OPS_PG_HOST": self.host,
+            "OPS_PG_PORT": str(self.port),
+            "OPS_PG_USER": self.user,
+            "OPS_PG_PASSWORD": self.password,
+            "OPS_PG_DBNAME": self.dbname,
         }
 
 
@@ -73,8 +76,11 @@ def _running_server() -> PostgresServer | None:
     """The server on localhost named by OPS_PG_*, when it is up and accepts us."""
     env = os.environ
     server = PostgresServer(
-        host=env.get("OPS_PG_HOST", "localhost"), port=int(env.get("OPS_PG_PORT", "5432")),
-        user=env.get("OPS_PG_USER", POSTGRES_USER), password=env.get("OPS_PG_PASSWORD", ""), dbname="postgres",
+        host=env.get("OPS_PG_HOST", "localhost"),
+        port=int(env.get("OPS_PG_PORT", "5432")),
+        user=env.get("OPS_PG_USER", POSTGRES_USER),
+        password=env.get("OPS_PG_PASSWORD", ""),
+        dbname="postgres",
     )
     if server.host not in ("localhost", "127.0.0.1", "::1"):
         return None
@@ -114,17 +120,34 @@ def _private_cluster() -> Iterator[PostgresServer]:
     try:
         if as_user:
             shutil.chown(root, as_user, as_user)
-        _run_as(as_user, [str(bin_dir / "initdb"), "-D", str(data), "-U", POSTGRES_USER,
-                          "--auth=trust", "--encoding=UTF8", "--no-locale"], cwd=root)
+        _run_as(
+            as_user,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                POSTGRES_USER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+            ],
+            cwd=root,
+        )
         port = _free_port()
         # a scratch server: durability off, sockets only in its own directory; a session
         # time zone that is neither UTC nor the reporting zone, so that no model may lean on it
-        options = (f"-p {port} -c listen_addresses=127.0.0.1 -k {root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c timezone=America/Los_Angeles")
+        options = (
+            f"-p {port} -c listen_addresses=127.0.0.1 -k {root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c timezone=America/Los_Angeles"
+        )
         log = root / "server.log"
         try:
-            _run_as(as_user, [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log),
-                              "-o", options, "-w", "-t", "60", "start"], cwd=root)
+            _run_as(
+                as_user,
+                [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"],
+                cwd=root,
+            )
         except RuntimeError as error:
             raise RuntimeError(f"{error}\nserver log:\n{log.read_text()[-3000:] if log.exists() else ''}") from None
         try:
@@ -140,7 +163,8 @@ def _private_cluster() -> Iterator[PostgresServer]:
 def _postgres_bin_dir() -> Path | None:
     """The newest /usr/lib/postgresql/<version>/bin with initdb and pg_ctl (Debian's layout)."""
     candidates = [
-        Path(path) for path in glob.glob("/usr/lib/postgresql/*/bin")
+        Path(path)
+        for path in glob.glob("/usr/lib/postgresql/*/bin")
         if os.access(Path(path) / "initdb", os.X_OK) and os.access(Path(path) / "pg_ctl", os.X_OK)
     ]
     candidates.sort(key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else -1)
@@ -170,8 +194,14 @@ def _cluster_user() -> str | None:
     try:
         pwd.getpwnam(POSTGRES_USER)
     except KeyError:
-        _check(subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", POSTGRES_USER],
-                              capture_output=True, text=True, timeout=60))
+        _check(
+            subprocess.run(
+                ["useradd", "--system", "--user-group", "--no-create-home", POSTGRES_USER],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        )
     return POSTGRES_USER
 
 
@@ -183,8 +213,9 @@ def _run_as(user: str | None, command: list[str], cwd: Path) -> None:
 
 def _check(result: subprocess.CompletedProcess) -> None:
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(result.args)} failed ({result.returncode}):\n"
-                           f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(result.args)} failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
 
 
 def _free_port() -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,7 +30,7 @@ def dbt_executable() -> str:
 def normalise(value):
     """One Python value per SQL value, whichever driver returned it."""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc)  # an instant, whatever the session's zone
+        return value.astimezone(UTC)  # an instant, whatever the session's zone
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
@@ -57,16 +57,21 @@ def sorted_rows(rows, normalised: bool = True) -> list[tuple]:
 
 def same_value(left, right) -> bool:
     numbers = (int, float)
-    if (isinstance(left, numbers) and isinstance(right, numbers)
-            and not isinstance(left, bool) and not isinstance(right, bool)):
+    if (
+        isinstance(left, numbers)
+        and isinstance(right, numbers)
+        and not isinstance(left, bool)
+        and not isinstance(right, bool)
+    ):
         if isinstance(left, int) and isinstance(right, int):
             return left == right
         if isinstance(left, float) and isinstance(right, float) and math.isnan(left) and math.isnan(right):
             return True  # NaN = NaN, as both DuckDB and PostgreSQL compare them
         return math.isclose(left, right, rel_tol=REL_TOL, abs_tol=ABS_TOL)
     if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
-        return (type(left) is type(right) and len(left) == len(right)
-                and all(same_value(a, b) for a, b in zip(left, right)))
+        return (
+            type(left) is type(right) and len(left) == len(right) and all(same_value(a, b) for a, b in zip(left, right))
+        )
     return left == right and type(left) is type(right)
 
 
@@ -74,8 +79,9 @@ def same_row(left: tuple, right: tuple) -> bool:
     return len(left) == len(right) and all(same_value(a, b) for a, b in zip(left, right))
 
 
-def paired_differences(names: list[str], left_rows: list[tuple], right_rows: list[tuple],
-                       left_label: str, right_label: str) -> list[str]:
+def paired_differences(
+    names: list[str], left_rows: list[tuple], right_rows: list[tuple], left_label: str, right_label: str
+) -> list[str]:
     """Two equally long sorted row lists paired in order: one text per pair that differs."""
     width = max(len(left_label), len(right_label))
     return [
@@ -88,7 +94,8 @@ def paired_differences(names: list[str], left_rows: list[tuple], right_rows: lis
 def differing_columns(names: list[str], left_rows: list[tuple], right_rows: list[tuple]) -> list[str]:
     """The columns whose values differ in at least one pair of two equally long sorted row lists."""
     return [
-        name for index, name in enumerate(names)
+        name
+        for index, name in enumerate(names)
         if any(not same_value(left[index], right[index]) for left, right in zip(left_rows, right_rows))
     ]
 
@@ -101,9 +108,13 @@ def unmatched_rows(left_rows: list[tuple], right_rows: list[tuple]) -> tuple[lis
     among the other side's left-overs, so that no rounding of a sort key can pair
     rows wrongly. Both lists sorted.
     """
-    floats = {index for row in (*left_rows, *right_rows) for index, value in enumerate(row)
-              if isinstance(value, float) or (isinstance(value, (list, tuple))
-                                              and any(isinstance(item, float) for item in value))}
+    floats = {
+        index
+        for row in (*left_rows, *right_rows)
+        for index, value in enumerate(row)
+        if isinstance(value, float)
+        or (isinstance(value, (list, tuple)) and any(isinstance(item, float) for item in value))
+    }
 
     def group_key(row):
         return tuple(sort_key(value) for index, value in enumerate(row) if index not in floats)
@@ -120,8 +131,8 @@ def unmatched_rows(left_rows: list[tuple], right_rows: list[tuple]) -> tuple[lis
             if not same_row(left, right):
                 pending_left.append(left)
                 pending_right.append(right)
-        pending_left += lefts[len(rights):]
-        pending_right += rights[len(lefts):]
+        pending_left += lefts[len(rights) :]
+        pending_right += rights[len(lefts) :]
         if len(pending_left) > SEARCHED_LEFT_OVERS:  # not a few misplaced pairs: rows that differ
             left_over[0].extend(pending_left)
             left_over[1].extend(pending_right)

@@ -8,7 +8,14 @@ import pytest
 
 from ops_pipeline.alerts.attribution import SliceObservation, contributions, explain
 from ops_pipeline.alerts.detection import (
-    ALERT, INSUFFICIENT_HISTORY, LOW_VOLUME, NO_DATA, OK, Rule, baseline, detect,
+    ALERT,
+    INSUFFICIENT_HISTORY,
+    LOW_VOLUME,
+    NO_DATA,
+    OK,
+    Rule,
+    baseline,
+    detect,
 )
 
 D = date(2026, 3, 1)
@@ -45,14 +52,17 @@ def test_detect_fires_on_a_large_robust_swing_with_the_numbers():
     assert "rise" in detection.reason
 
 
-@pytest.mark.parametrize("rule, value, decision, words", [
-    (Rule(direction="down"), 140.0, OK, "direction down"),
-    (Rule(min_relative_change=0.4), 140.0, OK, "within ±40%"),
-    (Rule(sensitivity=6.0), 140.0, OK, "below sensitivity 6"),
-    (Rule(min_volume=200), 140.0, LOW_VOLUME, "below min_volume 200"),
-    (Rule(), 108.0, OK, "below sensitivity"),
-    (Rule(direction="down"), 20.0, ALERT, "drop"),
-])
+@pytest.mark.parametrize(
+    "rule, value, decision, words",
+    [
+        (Rule(direction="down"), 140.0, OK, "direction down"),
+        (Rule(min_relative_change=0.4), 140.0, OK, "within ±40%"),
+        (Rule(sensitivity=6.0), 140.0, OK, "below sensitivity 6"),
+        (Rule(min_volume=200), 140.0, LOW_VOLUME, "below min_volume 200"),
+        (Rule(), 108.0, OK, "below sensitivity"),
+        (Rule(direction="down"), 20.0, ALERT, "drop"),
+    ],
+)
 def test_each_condition_can_hold_the_alert_back(rule, value, decision, words):
     detection = detect(value, baseline(_history(), D), rule)
     assert detection.decision == decision
@@ -79,8 +89,10 @@ def test_only_history_before_d_counts():
 
 def test_contribution_is_the_slice_change_over_the_total_change():
     platform = [
-        SliceObservation("ios", 5, 35), SliceObservation("android", 40, 45),
-        SliceObservation("web", 7, 8), SliceObservation("mini_program", 8, 12),
+        SliceObservation("ios", 5, 35),
+        SliceObservation("android", 40, 45),
+        SliceObservation("web", 7, 8),
+        SliceObservation("mini_program", 8, 12),
     ]
     shares = {c.dimension_value: c for c in contributions(60 - 100, platform, ratio=False)}
     assert shares["ios"].share == pytest.approx(30 / 40)
@@ -91,8 +103,10 @@ def test_contribution_is_the_slice_change_over_the_total_change():
 
 def test_the_dimension_where_one_slice_departs_from_its_size_explains_the_drop():
     platform = [
-        SliceObservation("ios", 5, 35), SliceObservation("android", 40, 45),
-        SliceObservation("web", 7, 8), SliceObservation("mini_program", 8, 12),
+        SliceObservation("ios", 5, 35),
+        SliceObservation("android", 40, 45),
+        SliceObservation("web", 7, 8),
+        SliceObservation("mini_program", 8, 12),
     ]
     # a channel split that moved in proportion: each channel lost what its size implies
     channel = [SliceObservation("organic", 30, 50), SliceObservation("douyin_ads", 30, 50)]
@@ -132,8 +146,10 @@ def test_a_ratio_of_counts_is_never_trusted_quieter_than_half_its_sampling_noise
 
     days = [D - timedelta(days=back) for back in range(28, 0, -1)]
     # a pay rate of exactly 50 payers in 100 visitors every day: MAD 0
-    frame = pd.DataFrame([(d, "pay_rate", "all", "all", 0.5, 50.0, 100.0) for d in days],
-                         columns=["date", "metric", "dimension", "dimension_value", "value", "numerator", "denominator"])
+    frame = pd.DataFrame(
+        [(d, "pay_rate", "all", "all", 0.5, 50.0, 100.0) for d in days],
+        columns=["date", "metric", "dimension", "dimension_value", "value", "numerator", "denominator"],
+    )
     store = MetricStore.from_frame(frame)
     base = baseline(store.series("pay_rate"), D)
     assert base.scale == pytest.approx(0.005 * 0.5)  # the 0.5%-of-expected floor of detection

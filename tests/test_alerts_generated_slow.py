@@ -24,8 +24,8 @@ from datetime import date
 
 import pytest
 
+from ops_pipeline.alerts.backtest import backtest_report, format_report
 from ops_pipeline.alerts.service import ALL_DATES, evaluate_and_deliver
-from ops_pipeline.alerts.backtest import format_report, backtest_report
 from ops_pipeline.generator import generate
 from ops_pipeline.pipeline import run
 from ops_pipeline.settings import Settings
@@ -41,8 +41,13 @@ CHANNEL_DROP = [date(2026, 2, 9), date(2026, 2, 10), date(2026, 2, 11)]
 def _build(root, days: int, users: int, incidents: list[str]):
     manifest = generate(root / "landing", START, days, users, seed=7, incidents=incidents)
     settings = dataclasses.replace(
-        Settings.from_env(), landing_dir=root / "landing", warehouse=root / "warehouse.duckdb",
-        dagster_home=root / "dagster_home", partition_start=START.isoformat(), serving=root / "serving.duckdb")
+        Settings.from_env(),
+        landing_dir=root / "landing",
+        warehouse=root / "warehouse.duckdb",
+        dagster_home=root / "dagster_home",
+        partition_start=START.isoformat(),
+        serving=root / "serving.duckdb",
+    )
     outcome = run(settings, log_file=root / "run.log")
     assert outcome.success, outcome.failures
     alerts = evaluate_and_deliver(settings.warehouse, ALL_DATES, target=None)
@@ -75,7 +80,7 @@ def test_the_first_120_days_are_a_clean_dataset_and_raise_no_alert(demo, tmp_pat
     for source in ("events", "orders", "users", "channel_spend", "kol_posts", "content"):
         files = sorted(p.name for p in (clean / source).iterdir() if p.name < "2026-05-01")
         assert len(files) >= 120
-        match, mismatch, errors = filecmp.cmpfiles(clean / source, settings.landing_dir / source, files, shallow=False)
+        _, mismatch, errors = filecmp.cmpfiles(clean / source, settings.landing_dir / source, files, shallow=False)
         assert not mismatch and not errors, (source, mismatch[:3])
     before = [a for a in alerts if a.date < OUTAGE[0]]
     assert before == [], [a.message for a in before]

@@ -22,10 +22,25 @@ def test_numbers_read_like_the_metric():
 
 
 def test_a_slice_alert_names_its_slice_and_a_rise_is_a_rise():
-    alert = render(Alert(alert_id="x", kind="metric", monitor="cac_by_channel", metric="cac", label="获客成本 CAC",
-                         severity="warning", date=date(2026, 2, 9), dimension="channel",
-                         dimension_value="wechat_ads", value=120.0, expected=60.0, relative_change=1.0, z=4.7,
-                         likely_cause="business", sparkline=[60.0] * 13 + [120.0]))
+    alert = render(
+        Alert(
+            alert_id="x",
+            kind="metric",
+            monitor="cac_by_channel",
+            metric="cac",
+            label="获客成本 CAC",
+            severity="warning",
+            date=date(2026, 2, 9),
+            dimension="channel",
+            dimension_value="wechat_ads",
+            value=120.0,
+            expected=60.0,
+            relative_change=1.0,
+            z=4.7,
+            likely_cause="business",
+            sparkline=[60.0] * 13 + [120.0],
+        )
+    )
     text = metric_text(alert)
     assert text.startswith("🟠 [WARNING] 获客成本 CAC [channel=wechat_ads]: rise +100.0% on 2026-02-09")
     assert alert.blocks[0]["text"]["text"].startswith("🟠 获客成本 CAC [channel=wechat_ads] rise +100.0%")

@@ -27,14 +27,16 @@ def warehouse(tmp_path):
 def test_every_evaluation_is_stored_and_the_swing_becomes_one_local_alert(warehouse):
     alerts = evaluate_and_deliver(warehouse, LAST_WEEK, monitors=monitors(), target=None)
     assert [(a.monitor, a.date, a.likely_cause, a.status, a.new) for a in alerts] == [
-        ("tracking_completeness", OUTAGE_DAY, "tracking", "local", True)]
+        ("tracking_completeness", OUTAGE_DAY, "tracking", "local", True)
+    ]
     alert = alerts[0]
     assert alert.alert_id == alert_id("tracking_completeness", OUTAGE_DAY, "all", "all")
     assert alert.drill_down["dimension"] == "platform" and alert.drill_down["top"][0]["dimension_value"] == "ios"
 
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        rows = conn.execute("select monitor, date, dimension, decision from monitoring.evaluations "
-                            "order by monitor, date").fetchall()
+        rows = conn.execute(
+            "select monitor, date, dimension, decision from monitoring.evaluations order by monitor, date"
+        ).fetchall()
     # 2 monitors x 7 dates, fired or not
     assert len(rows) == 14
     assert ("tracking_completeness", OUTAGE_DAY, "all", "alert") in rows
@@ -66,11 +68,16 @@ def test_dates_default_to_the_last_one_and_short_history_is_explained(warehouse)
     first_days = [OUTAGE_DAY - timedelta(days=55 - back) for back in range(3)]
     assert evaluate_and_deliver(warehouse, first_days, monitors=monitors(), target=None) == []
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        reasons = conn.execute("select distinct decision, reason from monitoring.evaluations "
-                               "where date = ?", [first_days[0]]).fetchall()
-    assert reasons == [("insufficient_history",
-                        "insufficient history: 0 day(s) with a value in the 28 days before 2026-01-01 and 0 "
-                        "same-weekday value(s); need 14 days and 2 same-weekday values")]
+        reasons = conn.execute(
+            "select distinct decision, reason from monitoring.evaluations where date = ?", [first_days[0]]
+        ).fetchall()
+    assert reasons == [
+        (
+            "insufficient_history",
+            "insufficient history: 0 day(s) with a value in the 28 days before 2026-01-01 and 0 "
+            "same-weekday value(s); need 14 days and 2 same-weekday values",
+        )
+    ]
 
 
 def test_a_warehouse_without_marts_is_not_an_error(tmp_path):
@@ -80,9 +87,16 @@ def test_a_warehouse_without_marts_is_not_an_error(tmp_path):
 
 def test_a_locked_warehouse_raises_busy_and_a_run_failure_is_spooled_not_lost(warehouse):
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(warehouse)!r}); "
-                               "print('locked', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(warehouse)!r}); "
+            "print('locked', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(WarehouseBusy):

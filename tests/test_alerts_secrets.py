@@ -20,26 +20,27 @@ from dagster import (
     materialize,
     op,
 )
+from ops_pipeline.assets.monitoring import build_evaluation_asset
+from ops_pipeline.sensors.alerts import delivery_sensor, run_failure_announcer
 
 from ops_pipeline.alerts import evaluate_and_deliver
 from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending, send
 from ops_pipeline.alerts.outbox import Alert, jsonl_path
-from ops_pipeline.assets.monitoring import build_evaluation_asset
 from ops_pipeline.resources import build_resources
-from ops_pipeline.sensors.alerts import delivery_sensor, run_failure_announcer
 from ops_pipeline.settings import Settings
 from tests.alerts_support import FakeSlack, monitors, write_monitors, write_warehouse
 
 WEBHOOK_SECRET = "T0SECRET1/B0SECRET2/s3cr3tW3bh00kV4lu3"
-TOKEN = "xoxb-" "1111-2222-s3cr3tT0k3nV4lu3"  # split so secret scanners see no token
+TOKEN = "xoxb-1111-2222-s3cr3tT0k3nV4lu3"  # split so secret scanners see no token
 SECRETS = (WEBHOOK_SECRET, "s3cr3tW3bh00kV4lu3", TOKEN, "s3cr3tT0k3nV4lu3")
 
 
 def _everything_stored(warehouse) -> str:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         tables = ["monitoring.alert_outbox", "monitoring.evaluations"]
-        dumped = [json.dumps(conn.execute(f"select * from {t}").fetchall(), default=str, ensure_ascii=False)
-                  for t in tables]
+        dumped = [
+            json.dumps(conn.execute(f"select * from {t}").fetchall(), default=str, ensure_ascii=False) for t in tables
+        ]
     files = [jsonl_path(warehouse)]
     return "\n".join(dumped + [f.read_text(encoding="utf-8") for f in files if f.exists()])
 
@@ -80,8 +81,11 @@ def test_secrets_stay_out_of_logs_outbox_files_messages_and_errors(tmp_path, sla
     with instance_for_test() as instance:
         result = summary.execute_in_process(instance=instance, raise_on_error=False)
         context = build_run_status_sensor_context(
-            sensor_name="announce_run_failures", dagster_instance=instance,
-            dagster_run=result.dagster_run, dagster_event=result.get_run_failure_event()).for_run_failure()
+            sensor_name="announce_run_failures",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=result.get_run_failure_event(),
+        ).for_run_failure()
         monkeypatch.setenv("OPS_MONITORS", str(write_monitors(tmp_path / "m.yml")))
         settings = replace(Settings.from_env(), warehouse=warehouse)
         run_failure_announcer(settings)(context)
@@ -90,19 +94,27 @@ def test_secrets_stay_out_of_logs_outbox_files_messages_and_errors(tmp_path, sla
     failure_message = slack.requests[-1]["body"]["text"]
     assert "could not post to" in failure_message and "[redacted]" in failure_message
     _assert_clean(
-        caplog.text, capsys.readouterr().out, capsys.readouterr().err, _everything_stored(warehouse),
-        json.dumps([r["body"] for r in slack.requests], ensure_ascii=False), skip.skip_message,
-        repr(SlackTarget.from_env()), str(SlackTarget.from_env()),
+        caplog.text,
+        capsys.readouterr().out,
+        capsys.readouterr().err,
+        _everything_stored(warehouse),
+        json.dumps([r["body"] for r in slack.requests], ensure_ascii=False),
+        skip.skip_message,
+        repr(SlackTarget.from_env()),
+        str(SlackTarget.from_env()),
         json.dumps(report.errors),
     )
     assert "[redacted]" in _everything_stored(warehouse)  # the 502 page was stored, redacted
 
 
-@pytest.mark.parametrize("target", [
-    SlackTarget(webhook_url=f"htp://hooks.example/services/{WEBHOOK_SECRET}"),  # malformed URL
-    SlackTarget(webhook_url=f"http://127.0.0.1:9/services/{WEBHOOK_SECRET}", timeout=2),  # nothing listening
-    SlackTarget(bot_token=TOKEN, channel="#ops", api_url="http://127.0.0.1:9/api/", timeout=2),
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        SlackTarget(webhook_url=f"htp://hooks.example/services/{WEBHOOK_SECRET}"),  # malformed URL
+        SlackTarget(webhook_url=f"http://127.0.0.1:9/services/{WEBHOOK_SECRET}", timeout=2),  # nothing listening
+        SlackTarget(bot_token=TOKEN, channel="#ops", api_url="http://127.0.0.1:9/api/", timeout=2),
+    ],
+)
 def test_transport_errors_are_redacted(target, caplog):
     caplog.set_level(logging.DEBUG)
     result = send(target, Alert(alert_id="a1", kind="metric", message="hello", blocks=[]))
@@ -142,6 +154,17 @@ def test_secrets_enter_dagster_resources_as_env_vars_and_stay_out_of_runs(tmp_pa
         run = instance.get_run_by_id(result.run_id)
         logged = json.dumps([str(e) for e in instance.all_logs(result.run_id)], ensure_ascii=False)
     assert result.success and len(slack.requests) == 1
-    _assert_clean(json.dumps(run.run_config, default=str), repr(resources), logged, caplog.text,
-                  json.dumps([r._get_non_default_public_field_values() for r in resources.values()
-                              if hasattr(r, "_get_non_default_public_field_values")], default=str))
+    _assert_clean(
+        json.dumps(run.run_config, default=str),
+        repr(resources),
+        logged,
+        caplog.text,
+        json.dumps(
+            [
+                r._get_non_default_public_field_values()
+                for r in resources.values()
+                if hasattr(r, "_get_non_default_public_field_values")
+            ],
+            default=str,
+        ),
+    )

@@ -23,13 +23,13 @@ from dagster import (
     materialize,
     op,
 )
-
-from ops_pipeline.alerts.run_alerts import alerts_of_run, evaluation_metadata
 from ops_pipeline.assets import monitoring
 from ops_pipeline.assets.monitoring import build_evaluation_asset
+from ops_pipeline.sensors.alerts import delivery_sensor, failed_check_announcer, run_failure_announcer
+
+from ops_pipeline.alerts.run_alerts import alerts_of_run, evaluation_metadata
 from ops_pipeline.partitions import range_tags
 from ops_pipeline.resources import build_resources
-from ops_pipeline.sensors.alerts import delivery_sensor, failed_check_announcer, run_failure_announcer
 from ops_pipeline.settings import Settings
 from tests.alerts_support import OUTAGE_DAY, FakeSlack, outbox_rows, write_monitors, write_warehouse
 
@@ -78,8 +78,7 @@ def setup(tmp_path, slack, monkeypatch):
 def _materialize(instance, settings, with_failed_check: bool = False, tags=None):
     assets = [metrics_daily, evaluations] + ([unique_date_metric_dimension] if with_failed_check else [])
     tags = range_tags(OUTAGE_DAY, OUTAGE_DAY) if tags is None else tags
-    return materialize(assets, instance=instance, tags=tags, resources=build_resources(settings),
-                       raise_on_error=False)
+    return materialize(assets, instance=instance, tags=tags, resources=build_resources(settings), raise_on_error=False)
 
 
 def _evaluated(instance, result) -> dict:
@@ -172,8 +171,10 @@ def test_a_run_failure_is_announced_once(setup, slack):
     instance, settings = setup
     result = nightly.execute_in_process(instance=instance, raise_on_error=False)
     context = build_run_status_sensor_context(
-        sensor_name="announce_run_failures", dagster_instance=instance,
-        dagster_run=result.dagster_run, dagster_event=result.get_run_failure_event(),
+        sensor_name="announce_run_failures",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
     ).for_run_failure()
     sensor = run_failure_announcer(settings)
     sensor(context)
@@ -183,28 +184,32 @@ def test_a_run_failure_is_announced_once(setup, slack):
     assert "landing folder unreadable" in request["body"]["text"]
     assert f"http://dagster.example/runs/{result.run_id}" in request["body"]["text"]
     assert [(r["kind"], r["likely_cause"], r["status"]) for r in outbox_rows(settings.warehouse)] == [
-        ("run_failure", "pipeline", "sent")]
+        ("run_failure", "pipeline", "sent")
+    ]
 
 
 def test_the_cli_report_and_the_sensors_never_announce_the_same_thing_twice(setup, slack):
     instance, settings = setup
     failed = nightly.execute_in_process(instance=instance, raise_on_error=False)
-    alerts = alerts_of_run(settings, instance, failed.run_id, "nightly", success=False,
-                           failures=["load_events: landing folder unreadable"])
+    alerts = alerts_of_run(
+        settings, instance, failed.run_id, "nightly", success=False, failures=["load_events: landing folder unreadable"]
+    )
     assert [(a.kind, a.new, a.status) for a in alerts] == [("run_failure", True, "sent")]
     built = _materialize(instance, settings)
     alerts = alerts_of_run(settings, instance, built.run_id, "pipeline", success=True)
-    assert [(a.kind, a.monitor, a.new, a.status) for a in alerts] == [
-        ("metric", "tracking_completeness", True, "sent")]
+    assert [(a.kind, a.monitor, a.new, a.status) for a in alerts] == [("metric", "tracking_completeness", True, "sent")]
     context = build_run_status_sensor_context(
-        sensor_name="announce_run_failures", dagster_instance=instance,
-        dagster_run=failed.dagster_run, dagster_event=failed.get_run_failure_event(),
+        sensor_name="announce_run_failures",
+        dagster_instance=instance,
+        dagster_run=failed.dagster_run,
+        dagster_event=failed.get_run_failure_event(),
     ).for_run_failure()
     run_failure_announcer(settings)(context)
     delivery_sensor(settings)(build_sensor_context(instance=instance))
     rebuilt = _materialize(instance, settings)
-    again = alerts_of_run(settings, instance, failed.run_id, "nightly", success=False,
-                          failures=["load_events: landing folder unreadable"])
+    again = alerts_of_run(
+        settings, instance, failed.run_id, "nightly", success=False, failures=["load_events: landing folder unreadable"]
+    )
     again += alerts_of_run(settings, instance, rebuilt.run_id, "pipeline", success=True)
     assert [(a.kind, a.new) for a in again] == [("run_failure", False), ("metric", False)]
     assert len(slack.requests) == 2
@@ -218,9 +223,16 @@ class _locked:
 
     def __enter__(self):
         self.holder = subprocess.Popen(
-            [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(self.warehouse)!r}); "
-                                   "print('locked', flush=True); sys.stdin.read()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-c",
+                f"import duckdb, sys; c = duckdb.connect({str(self.warehouse)!r}); "
+                "print('locked', flush=True); sys.stdin.read()",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.holder.stdout.readline().strip() == "locked"
         return self
 

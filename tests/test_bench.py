@@ -19,8 +19,12 @@ def test_bench_smoke(tmp_path, capsys, monkeypatch):
     assert report["pipeline_over_floor"] == stages["dbt build"]["seconds"] / report["floor_seconds"]
     assert report["fixed_seconds"] > 0
     # at this size the full run is itself mostly fixed cost, and may take less than the fixed-cost run
-    above_fixed = (report["incremental_seconds"] - report["fixed_seconds"]) / (
-        report["pipeline_seconds"] - report["fixed_seconds"]) if report["pipeline_seconds"] > report["fixed_seconds"] else None
+    above_fixed = (
+        (report["incremental_seconds"] - report["fixed_seconds"])
+        / (report["pipeline_seconds"] - report["fixed_seconds"])
+        if report["pipeline_seconds"] > report["fixed_seconds"]
+        else None
+    )
     assert report["incremental_over_full_above_fixed"] == above_fixed
     out = capsys.readouterr().out
     assert "dbt build / floor" in out and "fixed cost of a run" in out
@@ -30,5 +34,8 @@ def test_incremental_over_full_above_fixed_by_hand():
     report = BenchReport(days=90, users=1, pipeline_seconds=100.0, incremental_seconds=25.0, fixed_seconds=15.0)
     assert report.incremental_over_full_above_fixed == 10.0 / 85.0
     assert report.incremental_over_full == 0.25
-    assert BenchReport(days=1, users=1, pipeline_seconds=10.0, fixed_seconds=12.0).incremental_over_full_above_fixed is None
+    assert (
+        BenchReport(days=1, users=1, pipeline_seconds=10.0, fixed_seconds=12.0).incremental_over_full_above_fixed
+        is None
+    )
     assert BenchReport(days=1, users=1, pipeline_seconds=10.0).incremental_over_full_above_fixed is None

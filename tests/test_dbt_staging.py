@@ -26,16 +26,40 @@ META = ("_landing_date", "_file", "_row_number")
 # e0 is an old event (Oct 20): outside later runs' windows, it must stay untouched.
 DAY_1 = {
     "events": [
-        dict(event_id="e0", event_time="2026-10-20 08:00:00+00", event_name="page_view", device_id="d1", platform="ios"),
+        dict(
+            event_id="e0", event_time="2026-10-20 08:00:00+00", event_name="page_view", device_id="d1", platform="ios"
+        ),
         dict(event_id="e1", event_time="2026-11-01 02:00:00+00", event_name="app_open", device_id="d1", platform="ios"),
-        dict(event_id="e2", event_time="2026-11-01 15:59:59+00", event_name="register", device_id="d1", user_id="u1", platform="ios"),
-        dict(event_id="e3", event_time="2026-11-01 16:00:00+00", event_name="page_view", device_id="d2", platform="web"),
+        dict(
+            event_id="e2",
+            event_time="2026-11-01 15:59:59+00",
+            event_name="register",
+            device_id="d1",
+            user_id="u1",
+            platform="ios",
+        ),
+        dict(
+            event_id="e3", event_time="2026-11-01 16:00:00+00", event_name="page_view", device_id="d2", platform="web"
+        ),
     ],
     "orders": [
-        dict(order_id="o1", user_id="u1", created_at="2026-11-01 01:00:00+00", updated_at="2026-11-01 01:05:00+00",
-             status="paid", amount=100.0, paid_at="2026-11-01 01:05:00+00"),
-        dict(order_id="o2", user_id="u1", created_at="2026-11-01 03:00:00+00", updated_at="2026-11-01 03:00:00+00",
-             status="created", amount=50.0),
+        dict(
+            order_id="o1",
+            user_id="u1",
+            created_at="2026-11-01 01:00:00+00",
+            updated_at="2026-11-01 01:05:00+00",
+            status="paid",
+            amount=100.0,
+            paid_at="2026-11-01 01:05:00+00",
+        ),
+        dict(
+            order_id="o2",
+            user_id="u1",
+            created_at="2026-11-01 03:00:00+00",
+            updated_at="2026-11-01 03:00:00+00",
+            status="created",
+            amount=50.0,
+        ),
     ],
     "users": [
         dict(user_id="u1", registered_at="2026-11-01 15:59:59+00", channel="douyin_ads", phone="ab12"),
@@ -49,12 +73,28 @@ DAY_1 = {
 DAY_2 = {
     "events": [
         dict(event_id="e1", event_time="2026-11-01 02:00:00+00", event_name="app_open", device_id="d1", platform="ios"),
-        dict(event_id="e6", event_time="2026-11-02 03:00:00+00", event_name="login", device_id="d4", user_id="u4", platform="android"),
+        dict(
+            event_id="e6",
+            event_time="2026-11-02 03:00:00+00",
+            event_name="login",
+            device_id="d4",
+            user_id="u4",
+            platform="android",
+        ),
     ],
     "orders": [
-        dict(order_id="o1", user_id="u1", created_at="2026-11-01 01:00:00+00", updated_at="2026-11-02 17:00:00+00",
-             status="refunded", amount=100.0, currency="CNY", paid_at="2026-11-01 01:05:00+00",
-             refunded_at="2026-11-02 17:00:00+00", refund_amount=40.0),
+        dict(
+            order_id="o1",
+            user_id="u1",
+            created_at="2026-11-01 01:00:00+00",
+            updated_at="2026-11-02 17:00:00+00",
+            status="refunded",
+            amount=100.0,
+            currency="CNY",
+            paid_at="2026-11-01 01:05:00+00",
+            refunded_at="2026-11-02 17:00:00+00",
+            refund_amount=40.0,
+        ),
     ],
     "channel_spend": [
         dict(date="2026-11-01", channel="douyin_ads", campaign_id="c1", impressions=1200, clicks=12, spend=120.0),
@@ -64,10 +104,28 @@ DAY_2 = {
 # Nov 3; retries of e2 and of the old e0 (outside the window: must not be duplicated).
 DAY_3 = {
     "events": [
-        dict(event_id="e0", event_time="2026-10-20 08:00:00+00", event_name="page_view", device_id="d1", platform="ios"),
-        dict(event_id="e4", event_time="2026-11-01 10:00:00+00", event_name="page_view", device_id="d3", platform="web"),
-        dict(event_id="e5", event_time="2026-11-03 01:00:00+00", event_name="login", device_id="d3", user_id="u3", platform="web"),
-        dict(event_id="e2", event_time="2026-11-01 15:59:59+00", event_name="register", device_id="d1", user_id="u1", platform="ios"),
+        dict(
+            event_id="e0", event_time="2026-10-20 08:00:00+00", event_name="page_view", device_id="d1", platform="ios"
+        ),
+        dict(
+            event_id="e4", event_time="2026-11-01 10:00:00+00", event_name="page_view", device_id="d3", platform="web"
+        ),
+        dict(
+            event_id="e5",
+            event_time="2026-11-03 01:00:00+00",
+            event_name="login",
+            device_id="d3",
+            user_id="u3",
+            platform="web",
+        ),
+        dict(
+            event_id="e2",
+            event_time="2026-11-01 15:59:59+00",
+            event_name="register",
+            device_id="d1",
+            user_id="u1",
+            platform="ios",
+        ),
     ],
 }
 
@@ -89,9 +147,16 @@ def _land(warehouse: Path, landing_day: str, tables: dict[str, list[dict]]) -> N
 def _dbt(tmp_path: Path, warehouse: Path, *args: str, env: dict[str, str] | None = None) -> None:
     dbt = Path(sys.executable).with_name("dbt")
     command = [
-        str(dbt if dbt.exists() else shutil.which("dbt")), "build",
-        "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-        "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+        str(dbt if dbt.exists() else shutil.which("dbt")),
+        "build",
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        str(tmp_path / "target"),
+        "--log-path",
+        str(tmp_path / "logs"),
         *args,
     ]
     env = {**os.environ, "OPS_WAREHOUSE": str(warehouse), **(env or {})}
@@ -136,7 +201,9 @@ def built(tmp_path_factory) -> dict:
 
 
 def test_events_deduplicated_on_event_id(built):
-    events = _rows(built["warehouse"], "select event_id, landing_date from staging.stg_tracking__events order by event_id")
+    events = _rows(
+        built["warehouse"], "select event_id, landing_date from staging.stg_tracking__events order by event_id"
+    )
     assert [e for e, _ in events] == ["e0", "e1", "e2", "e3", "e4", "e5", "e6"]
     # the first delivered copy is kept
     assert dict(events)["e1"] == date(2026, 11, 1)
@@ -215,15 +282,36 @@ def test_the_window_in_the_environment_bounds_the_recompute_as_vars_do(tmp_path)
     _land(warehouse, "2026-11-01", DAY_1)
     _dbt(tmp_path, warehouse, "--select", "stg_tracking__events")
     # an event of Oct 20 landing on Nov 2, far beyond the lookback: only a full recompute reaches its date
-    _land(warehouse, "2026-11-02", {"events": [
-        dict(event_id="late", event_time="2026-10-20 09:00:00+00", event_name="page_view", device_id="d9",
-             platform="ios"),
-        dict(event_id="e7", event_time="2026-11-02 03:00:00+00", event_name="app_open", device_id="d9",
-             platform="ios"),
-    ]})
+    _land(
+        warehouse,
+        "2026-11-02",
+        {
+            "events": [
+                dict(
+                    event_id="late",
+                    event_time="2026-10-20 09:00:00+00",
+                    event_name="page_view",
+                    device_id="d9",
+                    platform="ios",
+                ),
+                dict(
+                    event_id="e7",
+                    event_time="2026-11-02 03:00:00+00",
+                    event_name="app_open",
+                    device_id="d9",
+                    platform="ios",
+                ),
+            ]
+        },
+    )
     events = "select event_id from staging.stg_tracking__events order by event_id"
-    _dbt(tmp_path, warehouse, "--select", "stg_tracking__events",
-         env={"OPS_DBT_MIN_DATE": "2026-11-02", "OPS_DBT_MAX_DATE": "2026-11-02"})
+    _dbt(
+        tmp_path,
+        warehouse,
+        "--select",
+        "stg_tracking__events",
+        env={"OPS_DBT_MIN_DATE": "2026-11-02", "OPS_DBT_MAX_DATE": "2026-11-02"},
+    )
     assert [e for (e,) in _rows(warehouse, events)] == ["e0", "e1", "e2", "e3", "e7"]
     _dbt(tmp_path, warehouse, "--select", "stg_tracking__events", env={"OPS_DBT_MIN_DATE": "", "OPS_DBT_MAX_DATE": ""})
     assert [e for (e,) in _rows(warehouse, events)] == ["e0", "e1", "e2", "e3", "e7", "late"]

@@ -39,14 +39,18 @@ def test_pipeline_job_runs_a_partition_range_in_one_run(tmp_path):
     write_csv(landing_dir / "events/2026-11-02.csv", EVENT_HEADER, [late, late])
     for day in ("2026-11-01", "2026-11-02"):  # the backend sends orders every day, even none
         write_csv(landing_dir / f"orders/{day}.csv", ORDER_HEADER, [])
-    settings = replace(Settings.from_env(), landing_dir=landing_dir, warehouse=tmp_path / "wh.duckdb",
-                       dagster_home=tmp_path / "dagster_home", partition_start="2026-10-01")
+    settings = replace(
+        Settings.from_env(),
+        landing_dir=landing_dir,
+        warehouse=tmp_path / "wh.duckdb",
+        dagster_home=tmp_path / "dagster_home",
+        partition_start="2026-10-01",
+    )
     job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
     instance = DagsterInstance.ephemeral()
     result = job.execute_in_process(
         instance=instance,
-        tags={"dagster/asset_partition_range_start": "2026-11-01",
-              "dagster/asset_partition_range_end": "2026-11-02"},
+        tags={"dagster/asset_partition_range_start": "2026-11-01", "dagster/asset_partition_range_end": "2026-11-02"},
     )
     assert result.success
     runs = instance.get_runs()
@@ -86,4 +90,5 @@ def test_old_dbt_run_folders_are_pruned(tmp_path):
     prune_run_targets(runs[-1], keep=3)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [r.name for r in runs[-3:]] + [other.name, "partial_parse.msgpack"])
+        [r.name for r in runs[-3:]] + [other.name, "partial_parse.msgpack"]
+    )

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,9 +46,15 @@ def records(folder: Path):
                 except ValueError:
                     continue
                 if isinstance(obj, dict):
-                    yield landing, str(path), number, {k.lower(): (None if v is None else
-                                                                   v if isinstance(v, str) else json.dumps(v))
-                                                       for k, v in obj.items()}
+                    yield (
+                        landing,
+                        str(path),
+                        number,
+                        {
+                            k.lower(): (None if v is None else v if isinstance(v, str) else json.dumps(v))
+                            for k, v in obj.items()
+                        },
+                    )
         elif path.suffix == ".parquet":
             for number, row in enumerate(pq.read_table(path).to_pylist(), start=1):
                 yield landing, str(path), number, {k.lower(): None if v is None else str(v) for k, v in row.items()}
@@ -67,7 +73,7 @@ def instant(value):
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def number(value):
@@ -128,7 +134,7 @@ def reference_numbers(landing: Path):
         if event_id not in first_copy or position < first_copy[event_id][0]:
             first_copy[event_id] = (position, moment, device, user)
     device_user = {}
-    for _, moment, device, user in sorted(first_copy.values(), key=lambda e: (e[1], e[0])):
+    for _, _moment, device, user in sorted(first_copy.values(), key=lambda e: (e[1], e[0])):
         if user and device not in device_user:
             device_user[device] = user
     persons = defaultdict(set)
@@ -154,10 +160,10 @@ def test_cli_run_succeeds_and_summarises(generated_run):
     assert "succeeded" in out and "Quarantined rows by reason" in out and "Headline numbers of" in out
     manifest = json.loads((generated_run.landing / "manifest.json").read_text(encoding="utf-8"))
     with duckdb.connect(str(generated_run.warehouse), read_only=True) as conn:
-        logged = dict(conn.execute(
-            "select source, sum(rows_read) from raw.ingestion_log group by source").fetchall())
+        logged = dict(conn.execute("select source, sum(rows_read) from raw.ingestion_log group by source").fetchall())
         reconciles = conn.execute(
-            "select bool_and(rows_read = rows_loaded + rows_quarantined) from raw.ingestion_log").fetchone()[0]
+            "select bool_and(rows_read = rows_loaded + rows_quarantined) from raw.ingestion_log"
+        ).fetchone()[0]
         quarantined = dict(conn.execute("select source, count(*) from raw.quarantine group by source").fetchall())
         metric_dates = {row[0] for row in conn.execute("select distinct date from marts.metrics_daily").fetchall()}
         evaluated = {row[0] for row in conn.execute("select distinct date from monitoring.evaluations").fetchall()}
@@ -194,13 +200,17 @@ def test_dbt_tables_carry_row_counts_and_dbt_tests_are_asset_checks(generated_ru
 
     instance = DagsterInstance.from_config(str(generated_run.warehouse.parent / "dagster_home"))
     manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
-    models = [n for n in manifest["nodes"].values()
-              if n["resource_type"] == "model" and n["config"]["materialized"] != "view"]
-    generic_tests = {n["name"] for n in manifest["nodes"].values()
-                     if n["resource_type"] == "test" and n.get("test_metadata")}
+    models = [
+        n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["config"]["materialized"] != "view"
+    ]
+    generic_tests = {
+        n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "test" and n.get("test_metadata")
+    }
     with duckdb.connect(str(generated_run.warehouse), read_only=True) as conn:
-        rows = {(m["schema"], m["name"]): conn.execute(
-            f'select count(*) from "{m["schema"]}"."{m["name"]}"').fetchone()[0] for m in models}
+        rows = {
+            (m["schema"], m["name"]): conn.execute(f'select count(*) from "{m["schema"]}"."{m["name"]}"').fetchone()[0]
+            for m in models
+        }
     assert len(rows) >= 20 and sum(rows.values()) > 0
     for (schema, name), count in rows.items():
         event = instance.get_latest_materialization_event(AssetKey([schema, name]))
@@ -208,8 +218,10 @@ def test_dbt_tables_carry_row_counts_and_dbt_tests_are_asset_checks(generated_ru
         assert event.asset_materialization.metadata["dagster/row_count"].value == count, (schema, name)
 
     (run,) = instance.get_runs()
-    evaluated = {record.dagster_event.event_specific_data.check_name
-                 for record in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)}
+    evaluated = {
+        record.dagster_event.event_specific_data.check_name
+        for record in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    }
     assert len(generic_tests) >= 100
     assert generic_tests <= evaluated, sorted(generic_tests - evaluated)[:5]
 
@@ -224,9 +236,23 @@ def test_the_installed_command_ends_cleanly(generated_run, tmp_path):
     command = Path(sys.executable).parent / "ops-pipeline"
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     done = subprocess.run(
-        [str(command), "run", "--landing", str(generated_run.landing), "--warehouse", str(warehouse),
-         "--start", last_day, "--end", last_day],
-        capture_output=True, text=True, env=env, timeout=600)
+        [
+            str(command),
+            "run",
+            "--landing",
+            str(generated_run.landing),
+            "--warehouse",
+            str(warehouse),
+            "--start",
+            last_day,
+            "--end",
+            last_day,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "succeeded" in done.stdout
     assert done.stderr == ""

@@ -6,7 +6,7 @@ import csv
 import hashlib
 import json
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,11 +17,18 @@ from ops_pipeline.generator import INCIDENTS, Incident, generate
 
 START = date(2026, 3, 2)
 SHANGHAI = timezone(timedelta(hours=8))
-FORMATS = {"events": {"csv", "jsonl"}, "orders": {"csv"}, "users": {"jsonl"}, "channel_spend": {"csv"},
-           "kol_posts": {"parquet"}, "content": {"csv"}}
+FORMATS = {
+    "events": {"csv", "jsonl"},
+    "orders": {"csv"},
+    "users": {"jsonl"},
+    "channel_spend": {"csv"},
+    "kol_posts": {"parquet"},
+    "content": {"csv"},
+}
 
 
 # ---------------------------------------------------------------- fixtures
+
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> tuple[Path, dict]:
@@ -34,19 +41,27 @@ def incident_pair(tmp_path_factory) -> tuple[Path, dict, Path, dict]:
     """The same world with and without all three incidents (days before them are identical)."""
     base, hit = tmp_path_factory.mktemp("base"), tmp_path_factory.mktemp("hit")
     kwargs = dict(start=START, days=40, users=5000, seed=3)
-    return (base, generate(base, **kwargs), hit,
-            generate(hit, **kwargs, incidents=["ios_pay_tracking_outage", "channel_conversion_drop", "kol_viral"]))
+    return (
+        base,
+        generate(base, **kwargs),
+        hit,
+        generate(hit, **kwargs, incidents=["ios_pay_tracking_outage", "channel_conversion_drop", "kol_viral"]),
+    )
 
 
 # ---------------------------------------------------------------- reading helpers
+
 
 def read_file(path: Path) -> list[dict]:
     """Rows with lower-cased keys; '' in CSV is read as null."""
     if path.suffix == ".parquet":
         return [{k.lower(): v for k, v in r.items()} for r in pq.read_table(path).to_pylist()]
     if path.suffix == ".jsonl":
-        return [{k.lower(): v for k, v in json.loads(line).items()}
-                for line in path.read_text(encoding="utf-8").splitlines() if line]
+        return [
+            {k.lower(): v for k, v in json.loads(line).items()}
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line
+        ]
     with path.open(encoding="utf-8-sig", newline="") as f:
         return [{k.lower(): (v if v != "" else None) for k, v in r.items()} for r in csv.DictReader(f)]
 
@@ -61,7 +76,7 @@ def landing_day(path: Path) -> date:
 
 def parse_ts(value) -> datetime:
     ts = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)  # naive means UTC
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)  # naive means UTC
 
 
 def shanghai_day(value) -> date:
@@ -74,12 +89,18 @@ def all_rows(out: Path, source: str) -> list[tuple[Path, dict]]:
 
 # ---------------------------------------------------------------- an independent contract checker
 
+
 def _parses(value, kind: str) -> bool:
     if value is None or not isinstance(value, str):
         return True  # typed Parquet values and nulls are fine type-wise
     try:
-        {"timestamp": datetime.fromisoformat, "date": date.fromisoformat, "integer": int,
-         "decimal": float, "float": float}.get(kind, str)(value)
+        {
+            "timestamp": datetime.fromisoformat,
+            "date": date.fromisoformat,
+            "integer": int,
+            "decimal": float,
+            "float": float,
+        }.get(kind, str)(value)
     except ValueError:
         return False
     return True
@@ -111,7 +132,8 @@ def defects(source: str, row: dict, landing: date) -> set[str]:
         if row["currency"] not in (None, "CNY"):
             found.add("non_cny_currency")
         if (row["status"] in ("paid", "refunded") and row["paid_at"] is None) or (
-                row["status"] == "refunded" and row["refunded_at"] is None):
+            row["status"] == "refunded" and row["refunded_at"] is None
+        ):
             found.add("status_without_timestamp")
         if None not in (row["refund_amount"], row["amount"]) and number("refund_amount") > number("amount"):
             found.add("refund_above_amount")
@@ -120,9 +142,13 @@ def defects(source: str, row: dict, landing: date) -> set[str]:
 
 # ---------------------------------------------------------------- determinism
 
+
 def _digest(out: Path) -> dict[str, str]:
-    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_arguments_give_identical_bytes_and_another_seed_does_not(small, tmp_path):
@@ -137,6 +163,7 @@ def test_same_arguments_give_identical_bytes_and_another_seed_does_not(small, tm
 
 
 # ---------------------------------------------------------------- layout and formats
+
 
 def test_every_source_has_a_file_per_day_in_its_formats(small):
     out, manifest = small
@@ -186,6 +213,7 @@ def test_timestamp_conventions_per_source(small):
 
 # ---------------------------------------------------------------- the manifest tells the truth
 
+
 def test_manifest_row_counts_match_the_files(small):
     out, manifest = small
     by_day = defaultdict(lambda: defaultdict(int))
@@ -208,8 +236,14 @@ def test_bad_rows_are_of_every_kind_and_exactly_as_counted(small):
     assert {s: dict(c) for s, c in found.items() if c} == {s: k for s, k in manifest["bad_rows"].items() if k}
     expected_kinds = {
         "events": {"missing_required", "wrong_type", "unknown_platform", "future_event"},
-        "orders": {"missing_required", "wrong_type", "negative_money", "status_without_timestamp",
-                   "non_cny_currency", "refund_above_amount"},
+        "orders": {
+            "missing_required",
+            "wrong_type",
+            "negative_money",
+            "status_without_timestamp",
+            "non_cny_currency",
+            "refund_above_amount",
+        },
         "users": {"missing_required", "wrong_type"},
         "channel_spend": {"missing_required", "wrong_type", "negative_money", "clicks_above_impressions"},
         "kol_posts": {"missing_required", "wrong_type", "negative_money"},
@@ -280,12 +314,14 @@ def test_sign_up_is_the_first_event_with_the_user_id_and_matches_users(small):
 def test_tracked_payments_are_about_97_percent_of_paid_orders(small):
     out, _ = small
     pays = sum(1 for _, r in all_rows(out, "events") if r["event_name"] == "pay_success")
-    paid = {r["order_id"] for p, r in all_rows(out, "orders")
-            if r["paid_at"] and not defects("orders", r, landing_day(p))}
+    paid = {
+        r["order_id"] for p, r in all_rows(out, "orders") if r["paid_at"] and not defects("orders", r, landing_day(p))
+    }
     assert 0.93 < pays / len(paid) < 1.0
 
 
 # ---------------------------------------------------------------- incidents
+
 
 def _daily(out: Path, source: str, predicate, day_of, landing: tuple[date, date] | None = None) -> Counter:
     """Good rows matching predicate, counted by day_of(path, row); only files landing in [first, last]."""
@@ -311,8 +347,13 @@ def test_ios_outage_loses_tracked_payments_but_not_orders(incident_pair):
     assert len(days) == 2 and (days[0] - START).days >= 35
     before = [days[0] - timedelta(days=i) for i in range(1, 8)]
     landing = (before[-1], days[-1] + timedelta(days=1))  # the day after holds the last day's late events
-    ios_pays = _daily(hit, "events", lambda r: r["event_name"] == "pay_success" and r["platform"] == "ios",
-                      lambda p, r: shanghai_day(r["event_time"]), landing)
+    ios_pays = _daily(
+        hit,
+        "events",
+        lambda r: r["event_name"] == "pay_success" and r["platform"] == "ios",
+        lambda p, r: shanghai_day(r["event_time"]),
+        landing,
+    )
     paid = _daily(hit, "orders", lambda r: r["status"] == "paid", lambda p, r: shanghai_day(r["paid_at"]), landing)
     mean = lambda counts, ds: sum(counts[d] for d in ds) / len(ds)  # noqa: E731
     assert mean(ios_pays, days) < 0.1 * mean(ios_pays, before)
@@ -340,13 +381,21 @@ def test_kol_viral_multiplies_views_and_brings_sign_ups_with_its_code(incident_p
     base, _, hit, manifest = incident_pair
     incident = next(i for i in manifest["incidents"] if i["name"] == "kol_viral")
     code, start = incident["slice"]["campaign_id"], date.fromisoformat(incident["start"])
-    views = {landing_day(p): r["views"] for p, r in all_rows(hit, "kol_posts")
-             if r["campaign_id"] == code and r["post_id"] and isinstance(r["views"], int)}
+    views = {
+        landing_day(p): r["views"]
+        for p, r in all_rows(hit, "kol_posts")
+        if r["campaign_id"] == code and r["post_id"] and isinstance(r["views"], int)
+    }
     assert views[start] > 5 * views[start - timedelta(days=1)]
     assert views[start + timedelta(days=2)] > 9 * views[start - timedelta(days=1)]
     window = set(_window(manifest, "kol_viral"))
-    with_code = lambda out: sum(_daily(out, "users", lambda r: r["campaign_id"] == code,  # noqa: E731
-                                       lambda p, r: shanghai_day(r["registered_at"]))[d] for d in window)
+
+    def with_code(out):
+        return sum(
+            _daily(out, "users", lambda r: r["campaign_id"] == code, lambda p, r: shanghai_day(r["registered_at"]))[d]
+            for d in window
+        )
+
     assert with_code(hit) >= with_code(base) + 15
 
 
@@ -373,11 +422,21 @@ def test_incident_names_and_parameters_are_validated(tmp_path):
 
 
 def test_explicit_incident_day_and_channel_are_used(tmp_path):
-    manifest = generate(tmp_path, START, 12, 400, incidents=[
-        "channel_conversion_drop:douyin_ads@2026-03-05", Incident("ios_pay_tracking_outage", date(2026, 3, 10))])
+    manifest = generate(
+        tmp_path,
+        START,
+        12,
+        400,
+        incidents=[
+            "channel_conversion_drop:douyin_ads@2026-03-05",
+            Incident("ios_pay_tracking_outage", date(2026, 3, 10)),
+        ],
+    )
     assert [(i["name"], i["start"], i["end"], i["slice"]) for i in manifest["incidents"]] == [
         ("channel_conversion_drop", "2026-03-05", "2026-03-07", {"channel": "douyin_ads"}),
         ("ios_pay_tracking_outage", "2026-03-10", "2026-03-11", {"platform": "ios", "event_name": "pay_success"}),
     ]
-    assert manifest["params"]["incidents"] == ["channel_conversion_drop:douyin_ads@2026-03-05",
-                                               "ios_pay_tracking_outage@2026-03-10"]
+    assert manifest["params"]["incidents"] == [
+        "channel_conversion_drop:douyin_ads@2026-03-05",
+        "ios_pay_tracking_outage@2026-03-10",
+    ]

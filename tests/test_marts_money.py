@@ -26,22 +26,69 @@ SHORTLIST_BUDGET = 20000
 D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
 
 
-def _order(order_id, user_id, created, updated, status, amount, *, paid=None, refunded=None, refund=None,
-           channel=None, campaign=None, platform=None, region=None):
-    return dict(order_id=order_id, user_id=user_id, created_at=created, updated_at=updated, status=status,
-                amount=amount, paid_at=paid, refunded_at=refunded, refund_amount=refund, channel=channel,
-                campaign_id=campaign, platform=platform, region=region)
+def _order(
+    order_id,
+    user_id,
+    created,
+    updated,
+    status,
+    amount,
+    *,
+    paid=None,
+    refunded=None,
+    refund=None,
+    channel=None,
+    campaign=None,
+    platform=None,
+    region=None,
+):
+    return dict(
+        order_id=order_id,
+        user_id=user_id,
+        created_at=created,
+        updated_at=updated,
+        status=status,
+        amount=amount,
+        paid_at=paid,
+        refunded_at=refunded,
+        refund_amount=refund,
+        channel=channel,
+        campaign_id=campaign,
+        platform=platform,
+        region=region,
+    )
 
 
 def _event(event_id, time, name, device, platform, user=None, channel=None, region=None, order=None):
-    return dict(event_id=event_id, event_time=time, event_name=name, device_id=device, user_id=user,
-                platform=platform, channel=channel, region=region, order_id=order)
+    return dict(
+        event_id=event_id,
+        event_time=time,
+        event_name=name,
+        device_id=device,
+        user_id=user,
+        platform=platform,
+        channel=channel,
+        region=region,
+        order_id=order,
+    )
 
 
 def _post(post_id, kol_id, published, followers, views, likes, comments, shares, fee, campaign, audience_match):
-    return dict(post_id=post_id, kol_id=kol_id, kol_name=kol_id.upper(), platform="douyin", followers=followers,
-                published_at=published, views=views, likes=likes, comments=comments, shares=shares, fee=fee,
-                campaign_id=campaign, audience_match=audience_match)
+    return dict(
+        post_id=post_id,
+        kol_id=kol_id,
+        kol_name=kol_id.upper(),
+        platform="douyin",
+        followers=followers,
+        published_at=published,
+        views=views,
+        likes=likes,
+        comments=comments,
+        shares=shares,
+        fee=fee,
+        campaign_id=campaign,
+        audience_match=audience_match,
+    )
 
 
 DOUYIN = dict(channel="douyin_ads", campaign="c1", region="广东")
@@ -50,13 +97,38 @@ BAIDU = dict(channel="baidu_sem", campaign="c2", region="北京")
 LANDINGS = {
     "2026-11-01": {
         "orders": [
-            _order("o1", "u1", "2026-11-01 02:00:00+00", "2026-11-01 02:04:00+00", "paid", 100.0,
-                   paid="2026-11-01 02:04:00+00", platform="ios", **DOUYIN),
-            _order("o2", "u1", "2026-11-01 03:00:00+00", "2026-11-01 03:00:00+00", "created", 50.0,
-                   platform="ios", **DOUYIN),
+            _order(
+                "o1",
+                "u1",
+                "2026-11-01 02:00:00+00",
+                "2026-11-01 02:04:00+00",
+                "paid",
+                100.0,
+                paid="2026-11-01 02:04:00+00",
+                platform="ios",
+                **DOUYIN,
+            ),
+            _order(
+                "o2",
+                "u1",
+                "2026-11-01 03:00:00+00",
+                "2026-11-01 03:00:00+00",
+                "created",
+                50.0,
+                platform="ios",
+                **DOUYIN,
+            ),
             # created 18:00 in Shanghai on Nov 1, paid at 01:00 on Nov 2 (next row)
-            _order("o3", "u2", "2026-11-01 10:00:00+00", "2026-11-01 10:00:00+00", "created", 200.0,
-                   platform="web", **BAIDU),
+            _order(
+                "o3",
+                "u2",
+                "2026-11-01 10:00:00+00",
+                "2026-11-01 10:00:00+00",
+                "created",
+                200.0,
+                platform="web",
+                **BAIDU,
+            ),
         ],
         "users": [
             dict(user_id="u1", registered_at="2026-11-01 01:00:00+00", channel="douyin_ads", campaign_id="c1"),
@@ -77,14 +149,51 @@ LANDINGS = {
     },
     "2026-11-02": {
         "orders": [
-            _order("o3", "u2", "2026-11-01 10:00:00+00", "2026-11-01 17:00:00+00", "paid", 200.0,
-                   paid="2026-11-01 17:00:00+00", platform="web", **BAIDU),
-            _order("o4", "u3", "2026-11-02 02:00:00+00", "2026-11-02 02:01:00+00", "paid", 80.0,
-                   paid="2026-11-02 02:01:00+00", platform="android"),
-            _order("o5", "u1", "2026-11-02 03:00:00+00", "2026-11-02 03:01:00+00", "paid", 60.0,
-                   paid="2026-11-02 03:01:00+00", platform="web", channel="douyin_ads", campaign="c9", region="广东"),
-            _order("o7", "u2", "2026-11-02 04:00:00+00", "2026-11-02 04:01:00+00", "paid", 20.0,
-                   paid="2026-11-02 04:01:00+00", platform="ios", **BAIDU),
+            _order(
+                "o3",
+                "u2",
+                "2026-11-01 10:00:00+00",
+                "2026-11-01 17:00:00+00",
+                "paid",
+                200.0,
+                paid="2026-11-01 17:00:00+00",
+                platform="web",
+                **BAIDU,
+            ),
+            _order(
+                "o4",
+                "u3",
+                "2026-11-02 02:00:00+00",
+                "2026-11-02 02:01:00+00",
+                "paid",
+                80.0,
+                paid="2026-11-02 02:01:00+00",
+                platform="android",
+            ),
+            _order(
+                "o5",
+                "u1",
+                "2026-11-02 03:00:00+00",
+                "2026-11-02 03:01:00+00",
+                "paid",
+                60.0,
+                paid="2026-11-02 03:01:00+00",
+                platform="web",
+                channel="douyin_ads",
+                campaign="c9",
+                region="广东",
+            ),
+            _order(
+                "o7",
+                "u2",
+                "2026-11-02 04:00:00+00",
+                "2026-11-02 04:01:00+00",
+                "paid",
+                20.0,
+                paid="2026-11-02 04:01:00+00",
+                platform="ios",
+                **BAIDU,
+            ),
         ],
         "users": [dict(user_id="u3", registered_at="2026-11-02 01:00:00+00")],
         "channel_spend": [
@@ -100,11 +209,32 @@ LANDINGS = {
     "2026-11-03": {
         "orders": [
             # o1 refunded on Nov 3: 40 of its 100
-            _order("o1", "u1", "2026-11-01 02:00:00+00", "2026-11-03 02:00:00+00", "refunded", 100.0,
-                   paid="2026-11-01 02:04:00+00", refunded="2026-11-03 02:00:00+00", refund=40.0,
-                   platform="ios", **DOUYIN),
-            _order("o6", "u4", "2026-11-03 02:00:00+00", "2026-11-03 02:04:00+00", "paid", 300.0,
-                   paid="2026-11-03 02:04:00+00", channel="xiaohongshu", campaign="k1", platform="ios", region="上海"),
+            _order(
+                "o1",
+                "u1",
+                "2026-11-01 02:00:00+00",
+                "2026-11-03 02:00:00+00",
+                "refunded",
+                100.0,
+                paid="2026-11-01 02:04:00+00",
+                refunded="2026-11-03 02:00:00+00",
+                refund=40.0,
+                platform="ios",
+                **DOUYIN,
+            ),
+            _order(
+                "o6",
+                "u4",
+                "2026-11-03 02:00:00+00",
+                "2026-11-03 02:04:00+00",
+                "paid",
+                300.0,
+                paid="2026-11-03 02:04:00+00",
+                channel="xiaohongshu",
+                campaign="k1",
+                platform="ios",
+                region="上海",
+            ),
         ],
         "users": [
             dict(user_id="u4", registered_at="2026-11-03 01:00:00+00", channel="xiaohongshu", campaign_id="k1"),
@@ -150,13 +280,24 @@ def warehouse(tmp_path_factory) -> Path:
     _land(path)
     dbt = Path(sys.executable).with_name("dbt")
     command = [
-        str(dbt if dbt.exists() else shutil.which("dbt")), "build",
-        "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-        "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-        "--select", MARTS, "--vars", f'{{"shortlist_budget": {SHORTLIST_BUDGET}}}',
+        str(dbt if dbt.exists() else shutil.which("dbt")),
+        "build",
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        str(tmp_path / "target"),
+        "--log-path",
+        str(tmp_path / "logs"),
+        "--select",
+        MARTS,
+        "--vars",
+        f'{{"shortlist_budget": {SHORTLIST_BUDGET}}}',
     ]
-    result = subprocess.run(command, env={**os.environ, "OPS_WAREHOUSE": str(path)},
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        command, env={**os.environ, "OPS_WAREHOUSE": str(path)}, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     return path
 
@@ -170,11 +311,14 @@ def _rows(warehouse: Path, sql: str) -> list[tuple]:
 
 
 def test_revenue_daily_counts_each_measure_on_its_own_day(warehouse):
-    rows = _rows(warehouse, """
+    rows = _rows(
+        warehouse,
+        """
         select date, channel, platform, region, orders, gmv, paid_orders, paid_gmv, refund_amount,
                net_revenue, paying_users
         from marts.revenue_daily order by date, channel, platform, region
-    """)
+    """,
+    )
     assert rows == [
         (D1, "baidu_sem", "web", "北京", 1, 200.0, 0, 0.0, 0.0, 0.0, 0),
         (D1, "douyin_ads", "ios", "广东", 2, 150.0, 1, 100.0, 0.0, 100.0, 1),
@@ -190,11 +334,14 @@ def test_revenue_daily_counts_each_measure_on_its_own_day(warehouse):
 def test_channel_daily_ratios_and_outer_join(warehouse):
     rows = {
         (r[0], r[1], r[2]): r[3:]
-        for r in _rows(warehouse, """
+        for r in _rows(
+            warehouse,
+            """
             select date, channel, campaign_id, impressions, clicks, spend, ctr, cpc, cpm, new_users, cac,
                    paid_orders, paid_gmv, roas
             from marts.channel_daily
-        """)
+        """,
+        )
     }
     assert rows[(D1, "douyin_ads", "c1")] == (10000, 200, 500.0, 0.02, 2.5, 50.0, 1, 500.0, 1, 100.0, 0.2)
     assert rows[(D1, "baidu_sem", "c2")] == (4000, 100, 300.0, 0.025, 3.0, 75.0, 1, 300.0, 0, 0.0, 0.0)
@@ -212,16 +359,21 @@ def test_channel_daily_ratios_and_outer_join(warehouse):
 def test_kol_scorecard_by_hand(warehouse):
     rows = {
         r[0]: r[1:]
-        for r in _rows(warehouse, """
+        for r in _rows(
+            warehouse,
+            """
             select kol_id, posts, followers, views, engagements, fee, engagement_rate, view_rate, cpm, cpe,
                    attributed_users, attributed_paid_gmv, attributed_paying_users, conversion_rate, roi,
                    audience_match, score, tier
             from marts.kol_scorecard
-        """)
+        """,
+        )
     }
     assert set(rows) == {"kA", "kB", "kC"}
     # kA: 2 window posts (pA0 is out); followers of the latest post; views-weighted audience match
-    posts, followers, views, engagements, fee, er, vr, cpm, cpe, users, gmv, payers, cr, roi, am, score, tier = rows["kA"]
+    posts, followers, views, engagements, fee, er, vr, cpm, cpe, users, gmv, payers, cr, roi, am, score, tier = rows[
+        "kA"
+    ]
     assert (posts, followers, views, engagements, fee) == (2, 110000, 40000, 3000, 30000.0)
     assert (er, cpm, cpe, users, gmv, payers, roi) == (0.075, 750.0, 10.0, 1, 300.0, 1, 0.01)
     assert vr == pytest.approx(40000 / 110000)
@@ -242,11 +394,14 @@ def test_kol_scorecard_by_hand(warehouse):
 
 
 def test_kol_shortlist_stops_at_budget(warehouse):
-    rows = _rows(warehouse, """
+    rows = _rows(
+        warehouse,
+        """
         select pick_rank, kol_id, expected_cost, expected_attributed_gmv, cumulative_cost,
                cumulative_attributed_gmv, cumulative_roi, budget_remaining
         from marts.kol_shortlist order by pick_rank
-    """)
+    """,
+    )
     # score per yuan of average fee per post: kB 41.18 / 5000, kA 82.5 / 15000, kC 0 / 1000;
     # kB + kA cost exactly the budget of 20000, kC would exceed it
     assert rows == [
@@ -256,10 +411,13 @@ def test_kol_shortlist_stops_at_budget(warehouse):
 
 
 def test_rfm_segments_net_of_refunds(warehouse):
-    rows = _rows(warehouse, """
+    rows = _rows(
+        warehouse,
+        """
         select user_id, as_of_date, recency_days, frequency, monetary, r_score, f_score, m_score, segment
         from marts.rfm_segments order by user_id
-    """)
+    """,
+    )
     assert rows == [
         ("u1", D3, 1, 2, 120.0, 1, 3, 2, "at_risk"),  # 100 + 60 paid, 40 refunded
         ("u2", D3, 1, 2, 220.0, 2, 4, 3, "loyal"),
@@ -269,12 +427,15 @@ def test_rfm_segments_net_of_refunds(warehouse):
 
 
 def test_kpi_daily_totals_by_hand(warehouse):
-    rows = _rows(warehouse, """
+    rows = _rows(
+        warehouse,
+        """
         select date, dau, new_users, orders, gmv, paid_orders, paid_gmv, refund_amount, net_revenue,
                paying_users, pay_rate, arpu, arppu, aov, repurchase_rate_30d,
                funnel_entrants, funnel_completers, visit_to_pay_rate
         from marts.kpi_daily order by date
-    """)
+    """,
+    )
     assert rows == [
         (D1, 2, 2, 3, 350.0, 1, 100.0, 0.0, 100.0, 1, 0.5, 50.0, 100.0, 100.0, 0.0, 2, 1, 0.5),
         # u2 pays on web and on ios: 3 paying users, while revenue_daily's slices hold 4
@@ -286,10 +447,13 @@ def test_kpi_daily_totals_by_hand(warehouse):
 def test_metrics_daily_rows(warehouse):
     rows = {
         (r[0], r[1], r[2], r[3]): r[4:]
-        for r in _rows(warehouse, """
+        for r in _rows(
+            warehouse,
+            """
             select date, metric, dimension, dimension_value, value, numerator, denominator
             from marts.metrics_daily
-        """)
+        """,
+        )
     }
     assert {key[0] for key in rows} == {D1, D2, D3}
     assert rows[(D2, "paying_users", "all", "all")] == (3.0, None, None)

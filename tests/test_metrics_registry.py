@@ -48,8 +48,9 @@ def _relation(ref: str) -> tuple[str, str]:
 def _columns(project_dir: Path) -> dict[str, list[str]]:
     """The columns of each measure table, from its model YAML (kpi_daily: only its date is read)."""
     columns = {"kpi_daily": ["date"]}
-    models = yaml.safe_load((project_dir / "models/intermediate/metric_inputs/_metric_inputs__models.yml")
-                            .read_text(encoding="utf-8"))["models"]
+    models = yaml.safe_load(
+        (project_dir / "models/intermediate/metric_inputs/_metric_inputs__models.yml").read_text(encoding="utf-8")
+    )["models"]
     for model in models:
         columns[model["name"]] = [column["name"] for column in model["columns"]]
     return columns
@@ -70,22 +71,36 @@ def _load_inputs(warehouse: Path, project_dir: Path) -> None:
             names = columns[name]
             types = ["date" if c == "date" else "varchar" if c.startswith("dimension") else "double" for c in names]
             conn.execute(f"create schema if not exists {schema}")
-            conn.execute(f"create or replace table {schema}.{name} ("
-                         + ", ".join(f"{c} {t}" for c, t in zip(names, types)) + ")")
+            conn.execute(
+                f"create or replace table {schema}.{name} (" + ", ".join(f"{c} {t}" for c, t in zip(names, types)) + ")"
+            )
             for row in table_rows:
-                conn.execute(f"insert into {schema}.{name} values ({', '.join('?' for _ in names)})",
-                             [row.get(c) for c in names])
+                conn.execute(
+                    f"insert into {schema}.{name} values ({', '.join('?' for _ in names)})", [row.get(c) for c in names]
+                )
     finally:
         conn.close()
 
 
 def _build_metrics_daily(project_dir: Path, warehouse: Path, work: Path) -> list[dict]:
     dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt if dbt.exists() else shutil.which("dbt")), "run", "--select", "metrics_daily",
-               "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-               "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    result = subprocess.run(command, env={**os.environ, "OPS_WAREHOUSE": str(warehouse)},
-                            capture_output=True, text=True, timeout=300)
+    command = [
+        str(dbt if dbt.exists() else shutil.which("dbt")),
+        "run",
+        "--select",
+        "metrics_daily",
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
+    result = subprocess.run(
+        command, env={**os.environ, "OPS_WAREHOUSE": str(warehouse)}, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, f"dbt run failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
     conn = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -125,9 +140,11 @@ def test_metrics_daily_holds_the_hand_computed_rows(built, case):
     assert tables, "a case gives rows to at least one measure table"
     missing, extra = sorted(expected.keys() - actual.keys()), sorted(actual.keys() - expected.keys())
     assert not missing and not extra, f"rows missing: {missing}\nrows not expected: {extra}"
-    wrong = [(key, {c: (expected[key][c], actual[key][c]) for c in ("value", "numerator", "denominator")})
-             for key in sorted(expected)
-             if not all(_same(expected[key][c], actual[key][c]) for c in ("value", "numerator", "denominator"))]
+    wrong = [
+        (key, {c: (expected[key][c], actual[key][c]) for c in ("value", "numerator", "denominator")})
+        for key in sorted(expected)
+        if not all(_same(expected[key][c], actual[key][c]) for c in ("value", "numerator", "denominator"))
+    ]
     assert not wrong, "rows differ (expected, actual):\n" + "\n".join(map(str, wrong))
 
 
@@ -157,7 +174,11 @@ def test_a_new_ratio_metric_is_one_registry_entry(tmp_path):
 
     metric = load_registry(project)["refund_rate"]
     assert (metric.kind, metric.numerator, metric.denominator, metric.dimensions) == (
-        "ratio", "refund_amount", "gmv", ("channel",))
+        "ratio",
+        "refund_amount",
+        "gmv",
+        ("channel",),
+    )
     assert metric.display_name == "退款率 Refund rate" and metric.format_value(0.0625) == "6.25%"
     assert "refund_rate" not in load_registry()
 
@@ -190,7 +211,9 @@ def test_kpi_daily_ratios_are_the_registry_ratios(generated_run):
             pairs = conn.execute(
                 f"select kpi.{column}, metrics.value from marts.kpi_daily as kpi "
                 "inner join marts.metrics_daily as metrics on metrics.date = kpi.date "
-                "and metrics.metric = ? and metrics.dimension = 'all'", [metric]).fetchall()
+                "and metrics.metric = ? and metrics.dimension = 'all'",
+                [metric],
+            ).fetchall()
             assert len(pairs) == conn.execute("select count(*) from marts.kpi_daily").fetchone()[0]
             assert all(_same(kpi, value) for kpi, value in pairs), metric
     finally:
@@ -208,30 +231,57 @@ def test_metricflow_serves_the_same_registry(generated_run, tmp_path):
     metrics = ["dau", "paid_gmv", "pay_rate", "roas", "tracking_completeness", "visit_to_pay", "new_users", "events"]
 
     dbt = Path(sys.executable).with_name("dbt")
-    parse = subprocess.run([str(dbt), "parse", "--quiet"], cwd=project, env=env, capture_output=True, text=True,
-                           timeout=300)
+    parse = subprocess.run(
+        [str(dbt), "parse", "--quiet"], cwd=project, env=env, capture_output=True, text=True, timeout=300
+    )
     assert parse.returncode == 0, parse.stdout[-3000:]
-    validation = subprocess.run([str(mf), "validate-configs", "--skip-dw"], cwd=project, env=env,
-                                capture_output=True, text=True, timeout=300)
+    validation = subprocess.run(
+        [str(mf), "validate-configs", "--skip-dw"], cwd=project, env=env, capture_output=True, text=True, timeout=300
+    )
     assert validation.returncode == 0 and "ERRORS: 0" in validation.stdout, validation.stdout[-3000:]
     for metric in metrics:
-        model = {"dau": "trade_slice", "paid_gmv": "trade_slice", "pay_rate": "trade_slice", "roas": "acquisition_slice",
-                 "tracking_completeness": "payment_slice", "visit_to_pay": "funnel_slice",
-                 "new_users": "registration_slice", "events": "event_slice"}[metric]
+        model = {
+            "dau": "trade_slice",
+            "paid_gmv": "trade_slice",
+            "pay_rate": "trade_slice",
+            "roas": "acquisition_slice",
+            "tracking_completeness": "payment_slice",
+            "visit_to_pay": "funnel_slice",
+            "new_users": "registration_slice",
+            "events": "event_slice",
+        }[metric]
         query = subprocess.run(
-            [str(mf), "query", "--metrics", metric, "--quiet", "--csv", str(served),
-             "--group-by", f"metric_time__day,{model}__dimension,{model}__dimension_value"],
-            cwd=project, env=env, capture_output=True, text=True, timeout=300)
+            [
+                str(mf),
+                "query",
+                "--metrics",
+                metric,
+                "--quiet",
+                "--csv",
+                str(served),
+                "--group-by",
+                f"metric_time__day,{model}__dimension,{model}__dimension_value",
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert query.returncode == 0, query.stdout[-3000:] + query.stderr[-3000:]
         conn = duckdb.connect(str(generated_run.warehouse), read_only=True)
         try:
-            table = {(str(d), dim, value): v for d, dim, value, v in conn.execute(
-                "select date, dimension, dimension_value, value from marts.metrics_daily where metric = ?",
-                [metric]).fetchall()}
+            table = {
+                (str(d), dim, value): v
+                for d, dim, value, v in conn.execute(
+                    "select date, dimension, dimension_value, value from marts.metrics_daily where metric = ?", [metric]
+                ).fetchall()
+            }
             mf_rows = conn.execute(
                 f"select cast(metric_time__day as date), {model}__dimension, {model}__dimension_value, {metric} "
                 f"from read_csv('{served}', all_varchar = true, auto_type_candidates = ['DOUBLE', 'VARCHAR']) "
-                f"where cast(metric_time__day as date) in (select date from marts.kpi_daily)").fetchall()
+                f"where cast(metric_time__day as date) in (select date from marts.kpi_daily)"
+            ).fetchall()
         finally:
             conn.close()
         mf_values = {(str(d), dim, value): (float(v) if v not in (None, "") else None) for d, dim, value, v in mf_rows}

@@ -36,9 +36,7 @@ DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 START, DAYS, USERS, SEED = date(2026, 9, 1), 20, 800, 5
 TIMEZONE, PII_SALT = "Asia/Shanghai", "portability-test-salt"
 LAYERS = ("staging", "intermediate", "marts")
-MODELS = sorted(
-    (layer, path.stem) for layer in LAYERS for path in (DBT_PROJECT / "models" / layer).rglob("*.sql")
-)
+MODELS = sorted((layer, path.stem) for layer in LAYERS for path in (DBT_PROJECT / "models" / layer).rglob("*.sql"))
 RAW_TABLES = sorted([*SOURCES, "quarantine", "ingestion_log"])
 # Floating point sums may add up in another order on another engine: floats are
 # equal within 1e-9 relative (1e-12 absolute, for sums that cancel out to ~0),
@@ -46,15 +44,29 @@ RAW_TABLES = sorted([*SOURCES, "quarantine", "ingestion_log"])
 
 # information_schema.columns.data_type on either engine -> the kind of value it holds.
 TYPE_KINDS = {
-    "VARCHAR": "text", "text": "text", "character varying": "text",
-    "BIGINT": "integer", "INTEGER": "integer", "HUGEINT": "integer", "SMALLINT": "integer",
-    "bigint": "integer", "integer": "integer", "smallint": "integer",
-    "DOUBLE": "float", "FLOAT": "float", "double precision": "float", "real": "float",
+    "VARCHAR": "text",
+    "text": "text",
+    "character varying": "text",
+    "BIGINT": "integer",
+    "INTEGER": "integer",
+    "HUGEINT": "integer",
+    "SMALLINT": "integer",
+    "bigint": "integer",
+    "integer": "integer",
+    "smallint": "integer",
+    "DOUBLE": "float",
+    "FLOAT": "float",
+    "double precision": "float",
+    "real": "float",
     "numeric": "decimal",
-    "DATE": "date", "date": "date",
-    "TIMESTAMP WITH TIME ZONE": "timestamptz", "timestamp with time zone": "timestamptz",
-    "TIMESTAMP": "timestamp", "timestamp without time zone": "timestamp",
-    "BOOLEAN": "boolean", "boolean": "boolean",
+    "DATE": "date",
+    "date": "date",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "timestamp with time zone": "timestamptz",
+    "TIMESTAMP": "timestamp",
+    "timestamp without time zone": "timestamp",
+    "BOOLEAN": "boolean",
+    "boolean": "boolean",
 }
 
 
@@ -110,13 +122,21 @@ def _dbt_on_both(root: Path, step: str, arguments: list[str], warehouse: Path, p
     runs = {}
     for target, env in envs.items():
         command = [
-            dbt, *arguments, "--target", target,
-            "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-            "--target-path", str(root / f"target_{target}"), "--log-path", str(root / f"logs_{target}"),
+            dbt,
+            *arguments,
+            "--target",
+            target,
+            "--project-dir",
+            str(DBT_PROJECT),
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(root / f"target_{target}"),
+            "--log-path",
+            str(root / f"logs_{target}"),
         ]
         with open(root / f"dbt_{step}_{target}.out", "w") as output:
-            runs[target] = subprocess.Popen(command, env={**os.environ, **env}, stdout=output,
-                                            stderr=subprocess.STDOUT)
+            runs[target] = subprocess.Popen(command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
     for target, process in runs.items():
         process.wait(timeout=600)
         output = (root / f"dbt_{step}_{target}.out").read_text()
@@ -140,14 +160,17 @@ def pg(builds):
 
 # --- the tests ---------------------------------------------------------------------------------
 
+
 def test_raw_layer_is_copied_exactly(duck, pg):
     for table in RAW_TABLES:
         _assert_same_relation(duck, pg, "raw", table)
 
 
 def test_both_engines_hold_every_model(duck, pg):
-    query = ("select table_schema, table_name from information_schema.tables "
-             f"where table_schema in ({', '.join(repr(layer) for layer in LAYERS)})")
+    query = (
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in ({', '.join(repr(layer) for layer in LAYERS)})"
+    )
     assert sorted(duck.execute(query).fetchall()) == MODELS
     assert sorted(_pg_rows(pg, query)) == MODELS
 
@@ -159,9 +182,12 @@ def test_model_is_the_same_on_postgres(duck, pg, schema, model):
 
 # --- comparison --------------------------------------------------------------------------------
 
+
 def _assert_same_relation(duck, pg, schema: str, name: str) -> None:
-    columns_query = ("select column_name, data_type from information_schema.columns "
-                     f"where table_schema = '{schema}' and table_name = '{name}' order by ordinal_position")
+    columns_query = (
+        "select column_name, data_type from information_schema.columns "
+        f"where table_schema = '{schema}' and table_name = '{name}' order by ordinal_position"
+    )
     duck_columns = [(column, TYPE_KINDS.get(type_, type_)) for column, type_ in duck.execute(columns_query).fetchall()]
     pg_columns = [(column, TYPE_KINDS.get(type_, type_)) for column, type_ in _pg_rows(pg, columns_query)]
     assert duck_columns, f"{schema}.{name} is missing on DuckDB"
@@ -170,11 +196,14 @@ def _assert_same_relation(duck, pg, schema: str, name: str) -> None:
     select = f'select * from {schema}."{name}"'
     duck_rows = sorted_rows(duck.execute(select).fetchall())
     pg_rows = sorted_rows(_pg_rows(pg, select))
-    assert len(pg_rows) == len(duck_rows), f"{schema}.{name}: {len(duck_rows)} rows on DuckDB, {len(pg_rows)} on PostgreSQL"
+    assert len(pg_rows) == len(duck_rows), (
+        f"{schema}.{name}: {len(duck_rows)} rows on DuckDB, {len(pg_rows)} on PostgreSQL"
+    )
     names = [column for column, _ in duck_columns]
     differences = paired_differences(names, duck_rows, pg_rows, "DuckDB", "PostgreSQL")
-    assert not differences, (f"{schema}.{name}: {len(differences)} of {len(duck_rows)} rows differ, e.g.\n"
-                             + "\n".join(differences[:SHOWN_DIFFERENCES]))
+    assert not differences, f"{schema}.{name}: {len(differences)} of {len(duck_rows)} rows differ, e.g.\n" + "\n".join(
+        differences[:SHOWN_DIFFERENCES]
+    )
 
 
 def _pg_rows(pg, query: str) -> list[tuple]:

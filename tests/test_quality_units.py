@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, JsonMetadataValue, TextMetadataValue
-
 from ops_pipeline.assets.checks import build_quality_checks
+
 from ops_pipeline.quality import engine
 from ops_pipeline.quality.learned import volume_ranges_sql
 from ops_pipeline.quality.params import RunWindow, SqlFormatter, runtime_params, sql_literal
@@ -23,9 +23,13 @@ def _validate(warehouse, connection_kwargs):
 
     context = gx.get_context(mode="ephemeral")
     source = context.data_sources.add_sql(
-        name="wh", connection_string=engine.connection_string(warehouse), kwargs=connection_kwargs)
-    batch = source.add_query_asset(name="t", query="select * from shop.orders").add_batch_definition_whole_table(
-        "all").get_batch()
+        name="wh", connection_string=engine.connection_string(warehouse), kwargs=connection_kwargs
+    )
+    batch = (
+        source.add_query_asset(name="t", query="select * from shop.orders")
+        .add_batch_definition_whole_table("all")
+        .get_batch()
+    )
     result = batch.validate(gx.expectations.ExpectColumnValuesToBeBetween(column="amount", min_value=0))
     for sql_engine in (source.get_engine(), source.get_execution_engine().engine):
         sql_engine.dispose()
@@ -79,9 +83,12 @@ def test_every_suite_loads_and_names_real_ge_expectations_params_and_columns():
 
 
 def test_checks_are_blocking_where_the_marts_would_be_wrong():
-    specs = {(key.asset_key.to_user_string(), key.name): spec
-             for checks in build_quality_checks() for key, spec in checks.check_specs_by_output_name.items()
-             for key in [spec.key]}
+    specs = {
+        (key.asset_key.to_user_string(), key.name): spec
+        for checks in build_quality_checks()
+        for key, spec in checks.check_specs_by_output_name.items()
+        for key in [spec.key]
+    }
     blocking = {key for key, spec in specs.items() if spec.blocking}
     for source in ("events", "orders", "users", "channel_spend", "kol_posts", "content"):
         assert (f"raw/{source}", "ingestion_complete") in blocking
@@ -102,9 +109,18 @@ def test_learned_ranges_judge_a_silent_platform_and_skip_what_has_no_history(tmp
             rows = [("ios", 0 if offset == 0 else 100), ("android", 200), ("web", 150 if offset > -10 else 0)]
             for platform, count in rows:
                 conn.execute("insert into events select ?, ? from range(?)", [day, platform, count])
-        params = {**runtime_params(RunWindow(start, start), {}), "table": "events", "date_column": "event_date",
-                  "dimensions": ["platform"], "history_weeks": 4, "min_history_weeks": 2, "drop_tolerance": 0.5,
-                  "rise_tolerance": 1.0, "noise_sigmas": 3, "min_rows": 20}
+        params = {
+            **runtime_params(RunWindow(start, start), {}),
+            "table": "events",
+            "date_column": "event_date",
+            "dimensions": ["platform"],
+            "history_weeks": 4,
+            "min_history_weeks": 2,
+            "drop_tolerance": 0.5,
+            "rise_tolerance": 1.0,
+            "noise_sigmas": 3,
+            "min_rows": 20,
+        }
         rows = {r[2]: r for r in conn.execute(volume_ranges_sql(params)).fetchall()}
     _, _, _, ios_rows, history_days, _, _, lower, upper = rows["ios"]
     assert (ios_rows, history_days, lower, upper) == (0, 4, 20, 230)  # 100 * 0.5 - 30, 100 * 2 + 30
@@ -114,7 +130,7 @@ def test_learned_ranges_judge_a_silent_platform_and_skip_what_has_no_history(tmp
         conn.execute("create table events (event_date date, platform varchar)")
         conn.execute("insert into events select ?, 'ios' from range(100)", [start - timedelta(days=7)])
         conn.execute("insert into events select ?, 'ios' from range(100)", [start])
-        (_, _, _, _, history_days, _, _, lower, upper), = conn.execute(volume_ranges_sql(params)).fetchall()
+        ((_, _, _, _, history_days, _, _, lower, upper),) = conn.execute(volume_ranges_sql(params)).fetchall()
     assert history_days == 1 and lower is None and upper is None  # one week of history: not judged
 
 
@@ -122,8 +138,10 @@ def test_sql_rendering_quotes_values_and_checks_names():
     assert sql_literal("it's") == "'it''s'"
     assert sql_literal(["a", "b"]) == "('a', 'b')" and sql_literal([]) == "(null)"
     assert sql_literal(date(2026, 11, 1)) == "date '2026-11-01'"
-    assert SqlFormatter().format("select * from raw.{t:name} where d = {d}", t="events", d=date(2026, 1, 2)) == \
-        "select * from raw.events where d = date '2026-01-02'"
+    assert (
+        SqlFormatter().format("select * from raw.{t:name} where d = {d}", t="events", d=date(2026, 1, 2))
+        == "select * from raw.events where d = date '2026-01-02'"
+    )
     with pytest.raises(ValueError):
         SqlFormatter().format("select * from raw.{t:name}", t="events; drop table x")
     assert WINDOW.window_start == date(2026, 10, 29) and WINDOW.label == "2026-11-01..2026-11-03"
@@ -132,19 +150,35 @@ def test_sql_rendering_quotes_values_and_checks_names():
 def test_check_lines_say_severity_asset_check_partitions_and_what_failed():
     def evaluation(passed, severity, blocking, failures):
         return SimpleNamespace(
-            passed=passed, severity=severity, blocking=blocking, asset_key=AssetKey(["staging", "stg_tracking__events"]),
-            check_name="events_volume", partition=None, description="first failure",
-            metadata={"partition_range": TextMetadataValue("2026-11-01..2026-11-03"),
-                      "failures": JsonMetadataValue(failures)})
+            passed=passed,
+            severity=severity,
+            blocking=blocking,
+            asset_key=AssetKey(["staging", "stg_tracking__events"]),
+            check_name="events_volume",
+            partition=None,
+            description="first failure",
+            metadata={
+                "partition_range": TextMetadataValue("2026-11-01..2026-11-03"),
+                "failures": JsonMetadataValue(failures),
+            },
+        )
 
-    lines = check_lines([
-        evaluation(True, AssetCheckSeverity.WARN, False, []),
-        evaluation(False, AssetCheckSeverity.WARN, False,
-                   ["events volume, platform ios, 2026-11-03: 0 rows, expected 9,800-12,400"]),
-        evaluation(False, AssetCheckSeverity.ERROR, True, [f"line {n}" for n in range(12)]),
-    ])
-    assert lines[0] == ("WARNING staging/stg_tracking__events events_volume [2026-11-01..2026-11-03]: "
-                        "events volume, platform ios, 2026-11-03: 0 rows, expected 9,800-12,400")
+    lines = check_lines(
+        [
+            evaluation(True, AssetCheckSeverity.WARN, False, []),
+            evaluation(
+                False,
+                AssetCheckSeverity.WARN,
+                False,
+                ["events volume, platform ios, 2026-11-03: 0 rows, expected 9,800-12,400"],
+            ),
+            evaluation(False, AssetCheckSeverity.ERROR, True, [f"line {n}" for n in range(12)]),
+        ]
+    )
+    assert lines[0] == (
+        "WARNING staging/stg_tracking__events events_volume [2026-11-01..2026-11-03]: "
+        "events volume, platform ios, 2026-11-03: 0 rows, expected 9,800-12,400"
+    )
     assert lines[1].startswith("BLOCKING staging/stg_tracking__events events_volume [2026-11-01..2026-11-03]: line 0")
     assert len(lines) == 1 + 10 + 1 and lines[-1].endswith("... and 2 more (Dagster UI, check metadata)")
 
@@ -164,7 +198,9 @@ def test_a_suite_that_cannot_run_fails_its_checks_and_says_why(tmp_path):
 def test_suite_check_keys_follow_expectation_routing():
     suite = next(s for s in load_suites() if s.name == "marts_reconcile")
     assert isinstance(suite, Suite)
-    assert suite.check_keys == [("marts/revenue_daily", "reconciles_with_staging"),
-                                ("marts/activity_daily", "reconciles_with_staging"),
-                                ("marts/kpi_daily", "reconciles_with_staging"),
-                                ("marts/metrics_daily", "reconciles_with_staging")]
+    assert suite.check_keys == [
+        ("marts/revenue_daily", "reconciles_with_staging"),
+        ("marts/activity_daily", "reconciles_with_staging"),
+        ("marts/kpi_daily", "reconciles_with_staging"),
+        ("marts/metrics_daily", "reconciles_with_staging"),
+    ]

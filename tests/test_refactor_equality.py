@@ -135,15 +135,24 @@ DATASETS = (
     # The incidents at their default days: ios outage on days 35-36, channel drop on
     # 39-41, KOL post viral from day 40, so the incremental run (days 43-44, recomputing
     # from day 40) falls inside one.
-    Dataset("incidents", date(2026, 10, 5), 45, 2500, 2024,
-            ("ios_pay_tracking_outage", "channel_conversion_drop", "kol_viral"),
-            "Europe/Berlin", "refactor-equality-salt", False),
+    Dataset(
+        "incidents",
+        date(2026, 10, 5),
+        45,
+        2500,
+        2024,
+        ("ios_pay_tracking_outage", "channel_conversion_drop", "kol_viral"),
+        "Europe/Berlin",
+        "refactor-equality-salt",
+        False,
+    ),
 )
 
 
 @dataclass
 class Comparison:
     """The outcome of comparing the two builds' relations at one point."""
+
     stage: str
     compared: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)  # relation -> what differs
@@ -163,6 +172,7 @@ class Builds:
 
 # --- the projects -----------------------------------------------------------------------------
 
+
 def _git(*arguments: str) -> subprocess.CompletedProcess:
     git = shutil.which("git")
     if git is None:
@@ -173,14 +183,18 @@ def _git(*arguments: str) -> subprocess.CompletedProcess:
 def export_baseline(destination: Path) -> Path:
     """`git archive BASELINE_COMMIT dbt_project` unpacked into destination; the project's folder."""
     if not (REPO / ".git").exists():
-        reason = (f"{REPO} has no git history (installed from a tarball?): the baseline dbt project of "
-                  f"commit {BASELINE_COMMIT[:7]} cannot be exported")
+        reason = (
+            f"{REPO} has no git history (installed from a tarball?): the baseline dbt project of "
+            f"commit {BASELINE_COMMIT[:7]} cannot be exported"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason + "; CI must run on a git clone")
         pytest.skip(reason)
     if _git("cat-file", "-e", f"{BASELINE_COMMIT}^{{commit}}").returncode != 0:
-        pytest.fail(f"the baseline commit {BASELINE_COMMIT} is not in {REPO}'s history "
-                    "(a shallow clone? `git fetch --unshallow`)")
+        pytest.fail(
+            f"the baseline commit {BASELINE_COMMIT} is not in {REPO}'s history "
+            "(a shallow clone? `git fetch --unshallow`)"
+        )
     archive = _git("archive", "--format=tar", BASELINE_COMMIT, "dbt_project")
     assert archive.returncode == 0, archive.stderr.decode()
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
@@ -203,6 +217,7 @@ def projects(tmp_path_factory) -> dict[str, Path]:
 
 # --- the builds -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module", params=DATASETS, ids=[dataset.name for dataset in DATASETS])
 def builds(request, projects, tmp_path_factory) -> Builds:
     dataset: Dataset = request.param
@@ -214,8 +229,14 @@ def builds(request, projects, tmp_path_factory) -> Builds:
     seconds: dict[str, float] = {}
 
     began = time.monotonic()
-    generate(root / "landing", dataset.start, days=dataset.days, users=dataset.users, seed=dataset.seed,
-             incidents=list(dataset.incidents))
+    generate(
+        root / "landing",
+        dataset.start,
+        days=dataset.days,
+        users=dataset.users,
+        seed=dataset.seed,
+        incidents=list(dataset.incidents),
+    )
     scan = landing.scan(root / "landing")
     days = scan.days()
     history, window = (days[0], days[-WINDOW_DAYS - 1]), (days[-WINDOW_DAYS], days[-1])
@@ -248,8 +269,9 @@ def builds(request, projects, tmp_path_factory) -> Builds:
     seconds["ingest window"] = time.monotonic() - began
 
     began = time.monotonic()
-    _dbt_on_both(root, "window", ["build", "--exclude-resource-type", "unit_test"], projects, warehouses,
-                 dataset, window=window)
+    _dbt_on_both(
+        root, "window", ["build", "--exclude-resource-type", "unit_test"], projects, warehouses, dataset, window=window
+    )
     seconds["dbt incremental run"] = time.monotonic() - began
     began = time.monotonic()
     after_incremental_run = compare_builds(warehouses, f"after the incremental run of {window[0]}..{window[1]}")
@@ -262,8 +284,9 @@ def _ingest(scan: landing.LandingScan, warehouse: Path, dataset: Dataset, first_
     try:
         ensure_raw_schema(conn)
         for source, files in scan.by_source_day().items():
-            days = ingest_range(conn, source, first_day, last_day, files,
-                                timezone_name=dataset.timezone, pii_salt=dataset.pii_salt)
+            days = ingest_range(
+                conn, source, first_day, last_day, files, timezone_name=dataset.timezone, pii_salt=dataset.pii_salt
+            )
             assert not [day.error for day in days if day.error]
     finally:
         conn.close()
@@ -274,9 +297,12 @@ def _replace_raw_layer(warehouse: Path, raw: Path) -> None:
     conn = connect(warehouse)
     try:
         conn.execute(f"attach '{raw}' as ingested_copy (read_only)")
-        tables = [name for (name,) in conn.execute(
-            "select table_name from duckdb_tables() where database_name = 'ingested_copy' and schema_name = 'raw'"
-        ).fetchall()]
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "select table_name from duckdb_tables() where database_name = 'ingested_copy' and schema_name = 'raw'"
+            ).fetchall()
+        ]
         conn.execute("begin transaction")
         for table in tables:
             conn.execute(f'delete from raw."{table}"')
@@ -287,8 +313,15 @@ def _replace_raw_layer(warehouse: Path, raw: Path) -> None:
         conn.close()
 
 
-def _dbt_on_both(root: Path, step: str, arguments: list[str], projects: dict[str, Path],
-                 warehouses: dict[str, Path], dataset: Dataset, window: tuple[date, date] | None) -> None:
+def _dbt_on_both(
+    root: Path,
+    step: str,
+    arguments: list[str],
+    projects: dict[str, Path],
+    warehouses: dict[str, Path],
+    dataset: Dataset,
+    window: tuple[date, date] | None,
+) -> None:
     """The same dbt command for both projects at once, each on its warehouse, target and log folder."""
     env = {
         **os.environ,
@@ -303,13 +336,27 @@ def _dbt_on_both(root: Path, step: str, arguments: list[str], projects: dict[str
     try:
         for side, project in projects.items():
             command = [
-                dbt_executable(), *arguments, "--target", "duckdb",
-                "--project-dir", str(project), "--profiles-dir", str(project),
-                "--target-path", str(root / f"target_{side}"), "--log-path", str(root / f"logs_{side}"),
+                dbt_executable(),
+                *arguments,
+                "--target",
+                "duckdb",
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(project),
+                "--target-path",
+                str(root / f"target_{side}"),
+                "--log-path",
+                str(root / f"logs_{side}"),
             ]
             with open(root / f"dbt_{step}_{side}.out", "w") as output:
-                runs[side] = subprocess.Popen(command, env={**env, "OPS_WAREHOUSE": str(warehouses[side])},
-                                              stdout=output, stderr=subprocess.STDOUT, cwd=root)
+                runs[side] = subprocess.Popen(
+                    command,
+                    env={**env, "OPS_WAREHOUSE": str(warehouses[side])},
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    cwd=root,
+                )
         for process in runs.values():
             process.wait(timeout=DBT_TIMEOUT_S)
     finally:
@@ -319,15 +366,21 @@ def _dbt_on_both(root: Path, step: str, arguments: list[str], projects: dict[str
                 process.wait()
     for side, process in runs.items():
         output = (root / f"dbt_{step}_{side}.out").read_text()
-        hint = ("\n(the baseline failed: does the raw layer still look as it did at "
-                f"{BASELINE_COMMIT[:7]}? see the ingestion and ops_pipeline/contract.py)" if side == "base" else "")
+        hint = (
+            "\n(the baseline failed: does the raw layer still look as it did at "
+            f"{BASELINE_COMMIT[:7]}? see the ingestion and ops_pipeline/contract.py)"
+            if side == "base"
+            else ""
+        )
         assert process.returncode == 0, (
             f"[{dataset.name}] dbt {' '.join(arguments)} of the {side} project ({projects[side]}) failed "
             f"({'windowed run ' + str(window) if window else 'full build'}), output in {root}:\n"
-            f"{output[-6000:]}{hint}")
+            f"{output[-6000:]}{hint}"
+        )
 
 
 # --- comparison -------------------------------------------------------------------------------
+
 
 def compare_builds(warehouses: dict[str, Path], stage: str) -> Comparison:
     """Every relation of the base build's layers against the new build's, upstream layers first."""
@@ -338,8 +391,9 @@ def compare_builds(warehouses: dict[str, Path], stage: str) -> Comparison:
             conn.execute(f"attach '{warehouse}' as {side} (read_only)")
         conn.execute("set TimeZone = 'UTC'")
         base, new = _relations(conn, "base"), _relations(conn, "new")
-        comparison.only_new = [f"{schema}.{name} ({kind})" for (schema, name), kind in new.items()
-                               if (schema, name) not in base]
+        comparison.only_new = [
+            f"{schema}.{name} ({kind})" for (schema, name), kind in new.items() if (schema, name) not in base
+        ]
         for (schema, name), kind in base.items():
             relation = f"{schema}.{name}"
             comparison.compared.append(relation)
@@ -361,7 +415,8 @@ def _relations(conn, catalog: str) -> dict[tuple[str, str], str]:
     rows = conn.execute(
         "select table_schema, table_name, table_type from information_schema.tables "
         f"where table_catalog = ? and table_schema in ({', '.join('?' for _ in LAYERS)})",
-        [catalog, *LAYERS]).fetchall()
+        [catalog, *LAYERS],
+    ).fetchall()
     rows.sort(key=lambda row: (LAYERS.index(row[0]), row[1]))
     return {(schema, name): "view" if kind == "VIEW" else "table" for schema, name, kind in rows}
 
@@ -370,7 +425,8 @@ def _columns(conn, catalog: str, schema: str, name: str) -> list[tuple[str, str]
     return conn.execute(
         "select column_name, data_type from information_schema.columns "
         "where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
-        [catalog, schema, name]).fetchall()
+        [catalog, schema, name],
+    ).fetchall()
 
 
 def _compare_relation(conn, schema: str, name: str, comparison: Comparison) -> str | None:
@@ -386,8 +442,10 @@ def _compare_relation(conn, schema: str, name: str, comparison: Comparison) -> s
     # in excess), kept in temporary tables: a view is computed once each way.
     only = {"base": "temp.main.only_base", "new": "temp.main.only_new"}
     for side, other in (("base", "new"), ("new", "base")):
-        conn.execute(f"create or replace temp table only_{side} as select {select_list} from {tables[side]} "
-                     f"except all select {select_list} from {tables[other]}")
+        conn.execute(
+            f"create or replace temp table only_{side} as select {select_list} from {tables[side]} "
+            f"except all select {select_list} from {tables[other]}"
+        )
     only_counts = {side: conn.execute(f"select count(*) from {table}").fetchone()[0] for side, table in only.items()}
     if not any(only_counts.values()):
         return None  # the same multiset of rows
@@ -396,31 +454,43 @@ def _compare_relation(conn, schema: str, name: str, comparison: Comparison) -> s
     has_floats = any(kind in type_ for _, type_ in base_columns for kind in ("DOUBLE", "FLOAT", "REAL"))
     # Equal row counts mean as many rows only on each side: they may pair up.
     if has_floats and counts["base"] == counts["new"] and only_counts["base"] <= MAX_PAIRED_ROWS:
-        base_rows, new_rows = unmatched_rows(*(conn.execute(f"select * from {only[side]}").fetchall()
-                                               for side in ("base", "new")))
+        base_rows, new_rows = unmatched_rows(
+            *(conn.execute(f"select * from {only[side]}").fetchall() for side in ("base", "new"))
+        )
         if not base_rows and not new_rows:
             comparison.within_tolerance.append(f"{relation} ({only_counts['base']} rows)")
             return None
-        text = (f"{relation}: {len(base_rows)} of its {counts['base']} rows differ "
-                f"(floats compared within {REL_TOL:g} relative, {ABS_TOL:g} absolute)")
+        text = (
+            f"{relation}: {len(base_rows)} of its {counts['base']} rows differ "
+            f"(floats compared within {REL_TOL:g} relative, {ABS_TOL:g} absolute)"
+        )
         if len(base_rows) == len(new_rows):
             pairs = list(zip(base_rows, new_rows))[:SHOWN_DIFFERENCES]
-            return (text + f", in column(s) {', '.join(differing_columns(names, base_rows, new_rows))}; "
-                    f"the first {len(pairs)}, sorted, paired:\n"
-                    + "\n".join(_pair_text(names, *pair) for pair in pairs))
+            return (
+                text + f", in column(s) {', '.join(differing_columns(names, base_rows, new_rows))}; "
+                f"the first {len(pairs)}, sorted, paired:\n" + "\n".join(_pair_text(names, *pair) for pair in pairs)
+            )
         return text + _one_sided_text(names, {"base": base_rows, "new": new_rows})
 
-    shown = {side: sorted_rows(conn.execute(f"select * from {table} order by all limit {SHOWN_DIFFERENCES}")
-                               .fetchall(), normalised=False) for side, table in only.items()}
-    text = (f"{relation}: {counts['base']} rows in the baseline build, {counts['new']} in the new one; "
-            f"{only_counts['base']} baseline rows have no equal row in the new build, "
-            f"{only_counts['new']} new rows none in the baseline")
+    shown = {
+        side: sorted_rows(
+            conn.execute(f"select * from {table} order by all limit {SHOWN_DIFFERENCES}").fetchall(), normalised=False
+        )
+        for side, table in only.items()
+    }
+    text = (
+        f"{relation}: {counts['base']} rows in the baseline build, {counts['new']} in the new one; "
+        f"{only_counts['base']} baseline rows have no equal row in the new build, "
+        f"{only_counts['new']} new rows none in the baseline"
+    )
     if has_floats and only_counts["base"] > MAX_PAIRED_ROWS:
         text += f" (floats compared exactly: more than {MAX_PAIRED_ROWS} rows differ)"
     if only_counts["base"] == only_counts["new"]:
-        text += (f"; the first {len(shown['base'])} each way, sorted, paired, differing in column(s) "
-                 f"{', '.join(differing_columns(names, shown['base'], shown['new']))}:\n"
-                 + "\n".join(_pair_text(names, a, b) for a, b in zip(shown["base"], shown["new"])))
+        text += (
+            f"; the first {len(shown['base'])} each way, sorted, paired, differing in column(s) "
+            f"{', '.join(differing_columns(names, shown['base'], shown['new']))}:\n"
+            + "\n".join(_pair_text(names, a, b) for a, b in zip(shown["base"], shown["new"]))
+        )
     else:
         text += _one_sided_text(names, shown)
     return text
@@ -432,22 +502,30 @@ def _one_sided_text(names: list[str], rows: dict[str, list[tuple]]) -> str:
         if rows[side]:
             shown = rows[side][:SHOWN_DIFFERENCES]
             text += f"\n  {label}, the first {len(shown)}:\n" + "\n".join(
-                f"    {_row_text(names, row)}" for row in shown)
+                f"    {_row_text(names, row)}" for row in shown
+            )
     return text
 
 
 def _pair_text(names: list[str], base_row: tuple, new_row: tuple) -> str:
     """A baseline row in full, and what its paired new row has instead."""
     changed = [(name, b) for name, a, b in zip(names, base_row, new_row) if not same_value(a, b)]
-    return (f"  baseline {_row_text(names, base_row)}\n"
-            f"  new      {_row_text(*zip(*changed)) if changed else '{}'} instead (the other columns equal)")
+    return (
+        f"  baseline {_row_text(names, base_row)}\n"
+        f"  new      {_row_text(*zip(*changed)) if changed else '{}'} instead (the other columns equal)"
+    )
 
 
 def _row_text(names, row) -> str:
     """{column: value, ...}, dates and timestamps in ISO form, other values as Python writes them."""
+
     def value_text(value):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else (
-            value.isoformat() if isinstance(value, date) else repr(value))
+        return (
+            value.isoformat(sep=" ")
+            if isinstance(value, datetime)
+            else (value.isoformat() if isinstance(value, date) else repr(value))
+        )
+
     return "{" + ", ".join(f"{name}: {value_text(value)}" for name, value in zip(names, row)) + "}"
 
 
@@ -455,16 +533,22 @@ def _column_differences(base: list[tuple[str, str]], new: list[tuple[str, str]])
     base_types, new_types = dict(base), dict(new)
     lines = [f"  missing in the new build: {column} {type_}" for column, type_ in base if column not in new_types]
     lines += [f"  only in the new build: {column} {type_}" for column, type_ in new if column not in base_types]
-    lines += [f"  {column}: {type_} in the baseline, {new_types[column]} now" for column, type_ in base
-              if column in new_types and new_types[column] != type_]
+    lines += [
+        f"  {column}: {type_} in the baseline, {new_types[column]} now"
+        for column, type_ in base
+        if column in new_types and new_types[column] != type_
+    ]
     if not lines:
-        lines = ["  the same columns in another order:",
-                 f"    baseline: {', '.join(column for column, _ in base)}",
-                 f"    new:      {', '.join(column for column, _ in new)}"]
+        lines = [
+            "  the same columns in another order:",
+            f"    baseline: {', '.join(column for column, _ in base)}",
+            f"    new:      {', '.join(column for column, _ in new)}",
+        ]
     return "\n".join(lines)
 
 
 # --- the test ---------------------------------------------------------------------------------
+
 
 def test_refactored_project_builds_the_same_tables(builds: Builds, projects, capsys):
     full, incremental = builds.after_full_build, builds.after_incremental_run
@@ -474,23 +558,31 @@ def test_refactored_project_builds_the_same_tables(builds: Builds, projects, cap
         + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in builds.seconds.items()),
         "  only in the new build: " + (", ".join(incremental.only_new) or "none"),
         *(f"  note: {note}" for note in incremental.notes),
-        *(f"  equal within the float tolerance only, {c.stage}: {', '.join(c.within_tolerance)}"
-          for c in (full, incremental) if c.within_tolerance),
+        *(
+            f"  equal within the float tolerance only, {c.stage}: {', '.join(c.within_tolerance)}"
+            for c in (full, incremental)
+            if c.within_tolerance
+        ),
     ]
     with capsys.disabled():
         print("\n" + "\n".join(summary))
 
     assert incremental.compared, "the baseline build has no relation in staging, intermediate or marts"
     if full.failures or incremental.failures:
-        lines = [f"[{builds.dataset.name}] the new dbt project's relations differ from the baseline's "
-                 f"({BASELINE_COMMIT[:7]}); the builds are in {builds.root}"]
+        lines = [
+            f"[{builds.dataset.name}] the new dbt project's relations differ from the baseline's "
+            f"({BASELINE_COMMIT[:7]}); the builds are in {builds.root}"
+        ]
         for comparison in (full, incremental):
-            lines.append(f"  {comparison.stage}: {len(comparison.failures)} of {len(comparison.compared)} "
-                         f"differ: {', '.join(comparison.failures) or 'none'}")
+            lines.append(
+                f"  {comparison.stage}: {len(comparison.failures)} of {len(comparison.compared)} "
+                f"differ: {', '.join(comparison.failures) or 'none'}"
+            )
         # in full: every difference of the end state, and those that the incremental run then hid
         for comparison, failures in (
-                (incremental, incremental.failures),
-                (full, {r: text for r, text in full.failures.items() if r not in incremental.failures})):
+            (incremental, incremental.failures),
+            (full, {r: text for r, text in full.failures.items() if r not in incremental.failures}),
+        ):
             if failures:
                 lines.append(f"\n=== {comparison.stage}\n" + "\n\n".join(failures.values()))
         pytest.fail("\n".join(lines), pytrace=False)

@@ -15,8 +15,9 @@ from ops_pipeline.settings import Settings
 def read_consistently(engine) -> str:
     """One read as a BI tool does it; asserts the version it sees is whole; returns that version."""
     with engine.connect() as conn:
-        published = conn.execute(sqlalchemy.text(
-            "select version, table_name, row_count from marts._publication")).fetchall()
+        published = conn.execute(
+            sqlalchemy.text("select version, table_name, row_count from marts._publication")
+        ).fetchall()
         versions = {version for version, _, _ in published}
         assert len(versions) == 1, versions
         for _, table, rows in published:
@@ -26,8 +27,12 @@ def read_consistently(engine) -> str:
 
 def test_readers_never_fail_or_see_a_partial_publication(generated_run, tmp_path):
     assert generated_run.exit_code == 0, generated_run.output
-    settings = replace(Settings.from_env(), landing_dir=generated_run.landing, warehouse=generated_run.warehouse,
-                       partition_start="2026-01-01")
+    settings = replace(
+        Settings.from_env(),
+        landing_dir=generated_run.landing,
+        warehouse=generated_run.warehouse,
+        partition_start="2026-01-01",
+    )
     serving = settings.serving_path
     assert serving.exists(), "the CLI run publishes the serving copy"
     engine = sqlalchemy.create_engine(sqlalchemy_url(serving), poolclass=NullPool)
@@ -42,7 +47,7 @@ def test_readers_never_fail_or_see_a_partial_publication(generated_run, tmp_path
         while not stop.is_set() and time.monotonic() < deadline:
             try:
                 seen.append(read_consistently(engine))
-            except BaseException as error:  # noqa: BLE001 - every failure counts
+            except BaseException as error:
                 errors.append(error)
 
     thread = threading.Thread(target=reader)

@@ -23,30 +23,46 @@ log = logging.getLogger("ops_pipeline.alerts")
 MAX_REASON = 500
 
 
-def run_failure_alert(run_id: str, job_name: str, reasons: Sequence[str], base_url: str = DEFAULT_DAGSTER_URL,
-                      secrets: Sequence[str] = ()) -> Alert:
+def run_failure_alert(
+    run_id: str, job_name: str, reasons: Sequence[str], base_url: str = DEFAULT_DAGSTER_URL, secrets: Sequence[str] = ()
+) -> Alert:
     """The announcement of a failed run; `secrets` (the Slack target's) are redacted from the reasons."""
     alert = Alert(
-        alert_id=outbox.alert_id(RUN_FAILURE, run_id), kind=RUN_FAILURE, monitor=f"run_failure:{job_name}",
-        label=f"Run {run_id[:8]} of job {job_name} failed", severity="critical", likely_cause="pipeline",
+        alert_id=outbox.alert_id(RUN_FAILURE, run_id),
+        kind=RUN_FAILURE,
+        monitor=f"run_failure:{job_name}",
+        label=f"Run {run_id[:8]} of job {job_name} failed",
+        severity="critical",
+        likely_cause="pipeline",
         cause_reasons=[redact(r, secrets)[:MAX_REASON] for r in reasons] or ["the run failed; see its logs"],
         link=run_url(base_url, run_id),
     )
     return render(alert)
 
 
-def check_failure_alert(run_id: str, asset_path: Sequence[str], check_name: str, description: str | None = None,
-                        partition: str | None = None, base_url: str = DEFAULT_DAGSTER_URL,
-                        secrets: Sequence[str] = ()) -> Alert:
+def check_failure_alert(
+    run_id: str,
+    asset_path: Sequence[str],
+    check_name: str,
+    description: str | None = None,
+    partition: str | None = None,
+    base_url: str = DEFAULT_DAGSTER_URL,
+    secrets: Sequence[str] = (),
+) -> Alert:
     asset = "/".join(asset_path)
-    reasons = [f"check {check_name} on {asset} failed in run {run_id[:8]}"
-               + (f" (partition {partition})" if partition else "")]
+    reasons = [
+        f"check {check_name} on {asset} failed in run {run_id[:8]}" + (f" (partition {partition})" if partition else "")
+    ]
     if description:
         reasons.append(redact(description, list(secrets))[:MAX_REASON])
     alert = Alert(
-        alert_id=outbox.alert_id(CHECK_FAILURE, run_id, asset, check_name), kind=CHECK_FAILURE,
-        monitor=f"check:{asset}:{check_name}", label=f"Blocking check failed: {check_name} on {asset}",
-        severity="critical", likely_cause="pipeline", cause_reasons=reasons,
+        alert_id=outbox.alert_id(CHECK_FAILURE, run_id, asset, check_name),
+        kind=CHECK_FAILURE,
+        monitor=f"check:{asset}:{check_name}",
+        label=f"Blocking check failed: {check_name} on {asset}",
+        severity="critical",
+        likely_cause="pipeline",
+        cause_reasons=reasons,
         link=asset_url(base_url, asset_path, view="checks"),
     )
     return render(alert)
@@ -77,16 +93,23 @@ def check_labels(failed: Sequence[tuple[str, object]]) -> list[str]:
     return sorted({f"{e.asset_key.to_user_string()}: {e.check_name}" for _, e in failed})
 
 
-def check_alerts(failed: Sequence[tuple[str, object]], base_url: str = DEFAULT_DAGSTER_URL,
-                 secrets: Sequence[str] = ()) -> list[Alert]:
+def check_alerts(
+    failed: Sequence[tuple[str, object]], base_url: str = DEFAULT_DAGSTER_URL, secrets: Sequence[str] = ()
+) -> list[Alert]:
     return [
         check_failure_alert(run_id, e.asset_key.path, e.check_name, e.description, e.partition, base_url, secrets)
         for run_id, e in failed
     ]
 
 
-def enqueue(warehouse_path: str | Path, alerts: Sequence[Alert], target: SlackTarget | None,
-            wait_seconds: float = 5.0, spool_on_busy: bool = False, deliver: bool = True) -> list[Alert]:
+def enqueue(
+    warehouse_path: str | Path,
+    alerts: Sequence[Alert],
+    target: SlackTarget | None,
+    wait_seconds: float = 5.0,
+    spool_on_busy: bool = False,
+    deliver: bool = True,
+) -> list[Alert]:
     """Store announcements in the outbox (once each) and deliver what is pending.
 
     With spool_on_busy, a locked warehouse puts them in the spool file for the

@@ -69,8 +69,13 @@ class DrillDown:
         return self.top[0].dimension_value if self.top else None
 
     def as_dict(self) -> dict:
-        return {"dimension": self.dimension, "score": self.score, "concentrated": self.concentrated,
-                "top": [asdict(s) for s in self.top], "scores": dict(self.scores)}
+        return {
+            "dimension": self.dimension,
+            "score": self.score,
+            "concentrated": self.concentrated,
+            "top": [asdict(s) for s in self.top],
+            "scores": dict(self.scores),
+        }
 
 
 def contributions(total_change: float, slices: Sequence[SliceObservation], ratio: bool) -> list[SliceContribution]:
@@ -82,8 +87,14 @@ def contributions(total_change: float, slices: Sequence[SliceObservation], ratio
         effects = [s.actual - s.expected for s in slices]
         baseline_shares = [max(s.expected, 0.0) / expected_sum if expected_sum else 0.0 for s in slices]
     return [
-        SliceContribution(s.dimension_value, effect / total_change, relative_change(s.actual, s.expected),
-                          s.actual, s.expected, baseline)
+        SliceContribution(
+            s.dimension_value,
+            effect / total_change,
+            relative_change(s.actual, s.expected),
+            s.actual,
+            s.expected,
+            baseline,
+        )
         for s, effect, baseline in zip(slices, effects, baseline_shares)
     ]
 
@@ -101,8 +112,13 @@ def _ratio_effects(slices: Sequence[SliceObservation]) -> tuple[list[float], lis
     return effects, expected_weights
 
 
-def explain(total_actual: float, total_expected: float, slices_by_dimension: Mapping[str, Sequence[SliceObservation]],
-            ratio: bool = False, top_n: int = TOP_SLICES) -> DrillDown | None:
+def explain(
+    total_actual: float,
+    total_expected: float,
+    slices_by_dimension: Mapping[str, Sequence[SliceObservation]],
+    ratio: bool = False,
+    top_n: int = TOP_SLICES,
+) -> DrillDown | None:
     """The dimension whose slices explain the change best, with its top slices; None if nothing to explain."""
     total_change = total_actual - total_expected
     if total_change == 0:

@@ -56,8 +56,13 @@ class Trial:
     store: MetricStore
 
 
-def backtest_detection(metrics: pd.DataFrame | MetricStore, monitors: Sequence[Monitor] | None = None,
-                               trials: int = 400, seed: int = 0, exclude_dates: Iterable[date] = ()) -> dict:
+def backtest_detection(
+    metrics: pd.DataFrame | MetricStore,
+    monitors: Sequence[Monitor] | None = None,
+    trials: int = 400,
+    seed: int = 0,
+    exclude_dates: Iterable[date] = (),
+) -> dict:
     started = time.monotonic()
     store = metrics if isinstance(metrics, MetricStore) else MetricStore.from_frame(metrics)
     monitors = [m for m in (load_monitors() if monitors is None else monitors) if m.metric in store.metrics]
@@ -100,13 +105,14 @@ def _evaluate(trial: Trial, store: MetricStore):
     return evaluate_slice(store, trial.monitor, trial.day, *_watched(trial))
 
 
-def _make_trial(store: MetricStore, monitors: Sequence[Monitor], days: Sequence[date],
-                rng: random.Random) -> Trial | None:
+def _make_trial(
+    store: MetricStore, monitors: Sequence[Monitor], days: Sequence[date], rng: random.Random
+) -> Trial | None:
     monitor = rng.choice(monitors)
     day = rng.choice(days)
     low, high = rng.choice(SIZE_BUCKETS)
     size = rng.uniform(low, high)
-    if monitor.direction == "down" or monitor.direction == "both" and rng.random() < 0.5:
+    if monitor.direction == "down" or (monitor.direction == "both" and rng.random() < 0.5):
         size = -size
     metric = monitor.metric
     part = "numerator" if store.is_ratio(metric) else "value"
@@ -116,8 +122,16 @@ def _make_trial(store: MetricStore, monitors: Sequence[Monitor], days: Sequence[
         point = store.point(metric, monitor.dimension, value_name, day)
         if point[0] is None:
             return None
-        return Trial(monitor, day, size, monitor.dimension, value_name,
-                     store.with_points({(metric, monitor.dimension, value_name): {day: _scaled(point, size, store.is_ratio(metric))}}))
+        return Trial(
+            monitor,
+            day,
+            size,
+            monitor.dimension,
+            value_name,
+            store.with_points(
+                {(metric, monitor.dimension, value_name): {day: _scaled(point, size, store.is_ratio(metric))}}
+            ),
+        )
     dimensions = [d for d in monitor.drill_down if d in store.dimensions(metric)]
     if not dimensions:
         return None
@@ -130,9 +144,12 @@ def _make_trial(store: MetricStore, monitors: Sequence[Monitor], days: Sequence[
     shares = _shares(store, metric, dimension, day, part)
     # the slice must be able to carry the swing: it cannot lose more than 90% of itself
     index = 1 if part == "numerator" else 0
-    fitting = [(v, s) for v, s in shares.items()
-               if (size > 0 and s * MAX_SLICE_RISE >= size)
-               or (size < 0 and (store.point(metric, dimension, v, day)[index] or 0.0) * MAX_SLICE_DROP >= -delta)]
+    fitting = [
+        (v, s)
+        for v, s in shares.items()
+        if (size > 0 and s * MAX_SLICE_RISE >= size)
+        or (size < 0 and (store.point(metric, dimension, v, day)[index] or 0.0) * MAX_SLICE_DROP >= -delta)
+    ]
     if not fitting:
         return None
     value_name = rng.choices([v for v, _ in fitting], weights=[s for _, s in fitting])[0]
@@ -140,11 +157,13 @@ def _make_trial(store: MetricStore, monitors: Sequence[Monitor], days: Sequence[
     for other in store.dimensions(metric):
         if other == dimension:
             overrides[(metric, other, value_name)] = {
-                day: _shifted(store.point(metric, other, value_name, day), delta, store.is_ratio(metric))}
+                day: _shifted(store.point(metric, other, value_name, day), delta, store.is_ratio(metric))
+            }
             continue
         for other_value, share in _shares(store, metric, other, day, part).items():
             overrides[(metric, other, other_value)] = {
-                day: _shifted(store.point(metric, other, other_value, day), delta * share, store.is_ratio(metric))}
+                day: _shifted(store.point(metric, other, other_value, day), delta * share, store.is_ratio(metric))
+            }
     return Trial(monitor, day, size, dimension, value_name, store.with_points(overrides))
 
 
@@ -189,10 +208,14 @@ def _report(results, clean, clean_fired, muted: int, seconds: float) -> dict:
     large = [injected.fired for trial, injected, _ in results if abs(trial.size) >= 0.3]
     true_alerts = sum(injected.fired for _, injected, _ in results)
     false_alerts = sum(control.fired for _, _, control in results)
-    attributed = [(trial, injected) for trial, injected, _ in results
-                  if injected.fired and not trial.monitor.watches_slices()]
-    right = [(t, e) for t, e in attributed
-             if e.drill_down and e.drill_down.dimension == t.dimension and e.drill_down.top_slice == t.dimension_value]
+    attributed = [
+        (trial, injected) for trial, injected, _ in results if injected.fired and not trial.monitor.watches_slices()
+    ]
+    right = [
+        (t, e)
+        for t, e in attributed
+        if e.drill_down and e.drill_down.dimension == t.dimension and e.drill_down.top_slice == t.dimension_value
+    ]
     wrong = [(t, e) for t, e in attributed if (t, e) not in right]
     large_attributed = [(t, e) for t, e in attributed if abs(t.size) >= 0.3]
     large_right = [(t, e) for t, e in right if abs(t.size) >= 0.3]
@@ -207,18 +230,21 @@ def _report(results, clean, clean_fired, muted: int, seconds: float) -> dict:
         "top_slice_accuracy": round(len(right) / len(attributed), 3) if attributed else None,
         "attributed_alerts": len(attributed),
         "top_slice_accuracy_at_least_30": round(len(large_right) / len(large_attributed), 3)
-        if large_attributed else None,
+        if large_attributed
+        else None,
         "recall_at_least_30_by_monitor": _by_monitor(results),
         "muted_by_min_volume": muted,
         "clean_evaluations": len(clean),
         "clean_alerts": len(clean_fired),
         "clean_alert_examples": sorted(f"{m} {d} {v}" for m, d, v in clean_fired)[:10],
-        "missed_examples": [f"{t.monitor.name} {t.day} {t.dimension}={t.dimension_value} {t.size:+.0%}"
-                            for t in missed[:10]],
+        "missed_examples": [
+            f"{t.monitor.name} {t.day} {t.dimension}={t.dimension_value} {t.size:+.0%}" for t in missed[:10]
+        ],
         "misattributed_examples": [
             f"{t.monitor.name} {t.day} injected {t.dimension}={t.dimension_value} {t.size:+.0%}, named "
             + (f"{e.drill_down.dimension}={e.drill_down.top_slice}" if e.drill_down else "nothing")
-            for t, e in wrong[:10]],
+            for t, e in wrong[:10]
+        ],
         "seconds": round(seconds, 1),
     }
     report["targets"] = TARGETS
@@ -248,21 +274,27 @@ def incident_dates(landing_dir: str | Path) -> set[date]:
     return dates
 
 
-def backtest_report(warehouse_path: str | Path, landing_dir: str | Path | None = None, trials: int = 400,
-                    seed: int = 0, monitors_file: str | Path | None = None) -> dict:
+def backtest_report(
+    warehouse_path: str | Path,
+    landing_dir: str | Path | None = None,
+    trials: int = 400,
+    seed: int = 0,
+    monitors_file: str | Path | None = None,
+) -> dict:
     """backtest_detection on a warehouse, leaving out the dates of known incidents."""
     from ops_pipeline.alerts.service import metrics_frame
 
     excluded = incident_dates(landing_dir) if landing_dir else set()
-    return backtest_detection(metrics_frame(warehouse_path), load_monitors(monitors_file), trials, seed,
-                              excluded)
+    return backtest_detection(metrics_frame(warehouse_path), load_monitors(monitors_file), trials, seed, excluded)
 
 
 def format_report(report: dict) -> str:
     lines = [
         f"Detection quality over {report['trials']} injected swings ({report['seconds']}s):",
-        *(f"  recall {bucket:>8}: {recall:.0%} ({report['trials_by_swing'][bucket]} trials)"
-          for bucket, recall in report["recall_by_swing"].items()),
+        *(
+            f"  recall {bucket:>8}: {recall:.0%} ({report['trials_by_swing'][bucket]} trials)"
+            for bucket, recall in report["recall_by_swing"].items()
+        ),
         f"  recall for swings >= 30%: {_pct(report['recall_at_least_30'])} (target >= 90%)",
         f"  precision: {_pct(report['precision'])} (target >= 90%; {report['control_false_alerts']} false alerts "
         "at clean control dates)",
@@ -272,8 +304,11 @@ def format_report(report: dict) -> str:
         f"  clean data: {report['clean_alerts']} alert(s) in {report['clean_evaluations']:,} evaluations",
         "  targets met" if report["meets_targets"] else "  TARGETS NOT MET",
     ]
-    for key, title in (("missed_examples", "missed"), ("misattributed_examples", "misattributed"),
-                       ("clean_alert_examples", "false alerts on clean data")):
+    for key, title in (
+        ("missed_examples", "missed"),
+        ("misattributed_examples", "misattributed"),
+        ("clean_alert_examples", "false alerts on clean data"),
+    ):
         if report[key]:
             lines.append(f"  {title}: " + "; ".join(report[key][:5]))
     return "\n".join(lines)

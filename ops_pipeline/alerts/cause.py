@@ -69,8 +69,10 @@ def _tracking_reasons(evidence: Evidence) -> list[str]:
         threshold = COMPLETENESS_SWING if slice_name == "all" else SLICE_COMPLETENESS_SWING
         if abs(change) >= threshold and backend is not None and abs(backend) < BACKEND_STEADY:
             where = "" if slice_name == "all" else f" on {slice_name}"
-            reasons.append(f"tracked pay_success per backend paid order{where} {change:+.0%} "
-                           f"while backend paid orders {backend:+.0%}")
+            reasons.append(
+                f"tracked pay_success per backend paid order{where} {change:+.0%} "
+                f"while backend paid orders {backend:+.0%}"
+            )
     for key, change in sorted(evidence.event_volume_change.items(), key=lambda kv: kv[1]):
         if change <= EVENT_COLLAPSE:
             reasons.append(f"event volume of {key} collapsed ({change:+.0%})")

@@ -58,8 +58,9 @@ class SlackTarget:
     timeout: int = TIMEOUT_SECONDS
 
     @classmethod
-    def from_values(cls, webhook_url: str | None, bot_token: str | None, channel: str | None,
-                    api_url: str | None = None) -> SlackTarget | None:
+    def from_values(
+        cls, webhook_url: str | None, bot_token: str | None, channel: str | None, api_url: str | None = None
+    ) -> SlackTarget | None:
         """A webhook wins over a bot token; a token needs a channel; neither: Slack is off (None)."""
         api_url = api_url or DEFAULT_SLACK_API_URL
         if webhook_url:
@@ -70,8 +71,9 @@ class SlackTarget:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlackTarget | None:
-        return cls.from_values(settings.slack_webhook_url, settings.slack_bot_token, settings.slack_channel,
-                               settings.slack_api_url)
+        return cls.from_values(
+            settings.slack_webhook_url, settings.slack_bot_token, settings.slack_channel, settings.slack_api_url
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackTarget | None:
@@ -122,7 +124,8 @@ class _ShortRateLimitRetry(RateLimitErrorRetryHandler):
 
     def _can_retry(self, *, state, request, response=None, error=None) -> bool:
         return super()._can_retry(state=state, request=request, response=response, error=error) and (
-            (_retry_after(response.headers) or 0) <= MAX_INLINE_WAIT)
+            (_retry_after(response.headers) or 0) <= MAX_INLINE_WAIT
+        )
 
 
 def _retry_after(headers: Mapping | None) -> float | None:
@@ -149,12 +152,21 @@ def send(target: SlackTarget, alert: Alert) -> SendResult:
     retry_handlers = [ConnectionErrorRetryHandler(), _ShortRateLimitRetry(max_retry_count=RATE_LIMIT_RETRIES)]
     try:
         if target.webhook_url:
-            client = WebhookClient(url=target.webhook_url, timeout=target.timeout, logger=_sdk_logger(target),
-                                   retry_handlers=retry_handlers)
+            client = WebhookClient(
+                url=target.webhook_url,
+                timeout=target.timeout,
+                logger=_sdk_logger(target),
+                retry_handlers=retry_handlers,
+            )
             response = client.send(text=alert.message, blocks=alert.blocks, unfurl_links=False)
             return _result(response.status_code, response.headers, response.body, target)
-        client = WebClient(token=target.bot_token, base_url=target.api_url, timeout=target.timeout,
-                           logger=_sdk_logger(target), retry_handlers=retry_handlers)
+        client = WebClient(
+            token=target.bot_token,
+            base_url=target.api_url,
+            timeout=target.timeout,
+            logger=_sdk_logger(target),
+            retry_handlers=retry_handlers,
+        )
         client.chat_postMessage(channel=target.channel, text=alert.message, blocks=alert.blocks, unfurl_links=False)
         return SendResult(True)
     except SlackApiError as error:
@@ -193,8 +205,12 @@ class DeliveryReport:
         return ", ".join(parts)
 
 
-def deliver_pending(warehouse_path: str | Path, target: SlackTarget | None = None, now: datetime | None = None,
-                    wait_seconds: float = 0.0) -> DeliveryReport:
+def deliver_pending(
+    warehouse_path: str | Path,
+    target: SlackTarget | None = None,
+    now: datetime | None = None,
+    wait_seconds: float = 0.0,
+) -> DeliveryReport:
     """Send every pending alert that is due. Raises warehouse.WarehouseBusy when the warehouse is locked."""
     now = now or outbox.now_utc()
     report = DeliveryReport()
@@ -234,18 +250,24 @@ def deliver_pending(warehouse_path: str | Path, target: SlackTarget | None = Non
 
 def _mark_local(conn, ids: list[str], now: datetime) -> None:
     if ids:
-        conn.execute(f"update {outbox.SCHEMA}.alert_outbox set status = ?, sent_at = ? "
-                     "where alert_id in (select unnest(?)) and status = ?", [LOCAL, now, ids, PENDING])
+        conn.execute(
+            f"update {outbox.SCHEMA}.alert_outbox set status = ?, sent_at = ? "
+            "where alert_id in (select unnest(?)) and status = ?",
+            [LOCAL, now, ids, PENDING],
+        )
 
 
 def _claim(conn, now: datetime) -> list[Alert]:
-    ids = [row[0] for row in conn.execute(
-        f"""update {outbox.SCHEMA}.alert_outbox set status = ?, next_attempt_at = ?
+    ids = [
+        row[0]
+        for row in conn.execute(
+            f"""update {outbox.SCHEMA}.alert_outbox set status = ?, next_attempt_at = ?
             where (status = ? and (next_attempt_at is null or next_attempt_at <= ?))
                or (status = ? and next_attempt_at <= ?)
             returning alert_id""",
-        [SENDING, now, PENDING, now, SENDING, now - CLAIM_TIMEOUT],
-    ).fetchall()]
+            [SENDING, now, PENDING, now, SENDING, now - CLAIM_TIMEOUT],
+        ).fetchall()
+    ]
     if not ids:
         return []
     return outbox.alerts(conn, "alert_id in (select unnest(?))", [ids])
@@ -254,10 +276,16 @@ def _claim(conn, now: datetime) -> list[Alert]:
 def _settle(conn, alert: Alert, result: SendResult, now: datetime) -> None:
     table = f"{outbox.SCHEMA}.alert_outbox"
     if result.ok:
-        conn.execute(f"update {table} set status = ?, attempts = attempts + 1, sent_at = ?, last_error = null "
-                     "where alert_id = ?", [SENT, now, alert.alert_id])
+        conn.execute(
+            f"update {table} set status = ?, attempts = attempts + 1, sent_at = ?, last_error = null "
+            "where alert_id = ?",
+            [SENT, now, alert.alert_id],
+        )
         return
     give_up = not result.retry or alert.attempts + 1 >= MAX_ATTEMPTS
     next_attempt = now + timedelta(seconds=result.retry_after) if result.retry_after else None
-    conn.execute(f"update {table} set status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-                 "where alert_id = ?", [FAILED if give_up else PENDING, result.error, next_attempt, alert.alert_id])
+    conn.execute(
+        f"update {table} set status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+        "where alert_id = ?",
+        [FAILED if give_up else PENDING, result.error, next_attempt, alert.alert_id],
+    )

@@ -71,10 +71,14 @@ def baseline(series: Mapping[date, float | None], day: date) -> Baseline:
             window[back] = float(value)
     same_weekday = [window[back] for back in range(7, WINDOW_DAYS + 1, 7) if back in window]
     if len(window) < MIN_HISTORY_DAYS or len(same_weekday) < 2:
-        return Baseline(None, None, len(window),
-                        f"insufficient history: {len(window)} day(s) with a value in the {WINDOW_DAYS} days "
-                        f"before {day} and {len(same_weekday)} same-weekday value(s); need {MIN_HISTORY_DAYS} "
-                        "days and 2 same-weekday values")
+        return Baseline(
+            None,
+            None,
+            len(window),
+            f"insufficient history: {len(window)} day(s) with a value in the {WINDOW_DAYS} days "
+            f"before {day} and {len(same_weekday)} same-weekday value(s); need {MIN_HISTORY_DAYS} "
+            "days and 2 same-weekday values",
+        )
     expected = median(same_weekday)
     errors = []
     for back, value in window.items():
@@ -92,14 +96,23 @@ def relative_change(value: float, expected: float) -> float | None:
     return (value - expected) / abs(expected)
 
 
-def detect(value: float | None, base: Baseline, rule: Rule, volume: float | None = None,
-           expected_volume: float | None = None) -> Detection:
+def detect(
+    value: float | None, base: Baseline, rule: Rule, volume: float | None = None, expected_volume: float | None = None
+) -> Detection:
     """Decide one (monitor, date, slice). `volume` defaults to the value (counts); for ratios the
     caller passes the denominator. The larger of actual and expected volume counts, so that a
     collapse to nearly nothing is not muted as 'low volume'."""
     if value is None:
-        return Detection(None, base.expected, None, None, volume, base.history_days, NO_DATA,
-                         "no value on this date (a ratio whose denominator is 0, or no row)")
+        return Detection(
+            None,
+            base.expected,
+            None,
+            None,
+            volume,
+            base.history_days,
+            NO_DATA,
+            "no value on this date (a ratio whose denominator is 0, or no row)",
+        )
     if not base.sufficient:
         return Detection(value, None, None, None, volume, base.history_days, INSUFFICIENT_HISTORY, base.reason)
     z = (value - base.expected) / base.scale
@@ -114,7 +127,7 @@ def detect(value: float | None, base: Baseline, rule: Rule, volume: float | None
     if watched_volume < rule.min_volume:
         return decided(LOW_VOLUME, f"volume {watched_volume:g} below min_volume {rule.min_volume:g}")
     moved = "rise" if value > base.expected else "drop"
-    if rule.direction == "up" and value <= base.expected or rule.direction == "down" and value >= base.expected:
+    if (rule.direction == "up" and value <= base.expected) or (rule.direction == "down" and value >= base.expected):
         return decided(OK, f"{moved}, but the monitor watches direction {rule.direction}")
     if abs(z) < rule.sensitivity:
         return decided(OK, f"|z| {abs(z):.2f} below sensitivity {rule.sensitivity:g}")

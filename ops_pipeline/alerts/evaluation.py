@@ -54,19 +54,27 @@ def _watched_slices(store: MetricStore, monitor: Monitor) -> list[tuple[str, str
     return [(monitor.dimension, v) for v in store.slices(monitor.metric, monitor.dimension)]
 
 
-def evaluate_slice(store: MetricStore, monitor: Monitor, day: date, dimension: str = TOTAL,
-                   dimension_value: str = TOTAL) -> Evaluation:
+def evaluate_slice(
+    store: MetricStore, monitor: Monitor, day: date, dimension: str = TOTAL, dimension_value: str = TOTAL
+) -> Evaluation:
     metric = monitor.metric
     if metric not in store.metrics:
-        missing = Detection(None, None, None, None, None, 0, NO_DATA, f"metric {metric!r} is not in marts.metrics_daily")
+        missing = Detection(
+            None, None, None, None, None, 0, NO_DATA, f"metric {metric!r} is not in marts.metrics_daily"
+        )
         return Evaluation(monitor, day, dimension, dimension_value, missing)
     series = store.series(metric, dimension, dimension_value)
     base = with_sampling_floor(store, metric, dimension, dimension_value, day, baseline(series, day))
     value = series.get(day)
     if store.is_ratio(metric):
         denominators = store.series(metric, dimension, dimension_value, "denominator")
-        detection = detect(value, base, rule_of(monitor), volume=denominators.get(day, 0.0),
-                           expected_volume=baseline(denominators, day).expected)
+        detection = detect(
+            value,
+            base,
+            rule_of(monitor),
+            volume=denominators.get(day, 0.0),
+            expected_volume=baseline(denominators, day).expected,
+        )
     else:
         detection = detect(value, base, rule_of(monitor))
     drill_down = None
@@ -80,8 +88,9 @@ def _counts(series: dict, day: date) -> bool:
     return bool(window) and all(float(v).is_integer() for v in window)
 
 
-def with_sampling_floor(store: MetricStore, metric: str, dimension: str, dimension_value: str, day: date,
-                        base: Baseline) -> Baseline:
+def with_sampling_floor(
+    store: MetricStore, metric: str, dimension: str, dimension_value: str, day: date, base: Baseline
+) -> Baseline:
     """For a ratio over counted things, the baseline's scale raised to at least half its sampling noise.
 
     A share k/n is not known better than binomial noise, a ratio over n counted things (CAC over
@@ -103,12 +112,14 @@ def with_sampling_floor(store: MetricStore, metric: str, dimension: str, dimensi
     return replace(base, scale=floor) if floor > base.scale else base
 
 
-def drill_down_of(store: MetricStore, metric: str, day: date, total_actual: float, total_expected: float,
-                  dimensions: Sequence[str]) -> DrillDown | None:
+def drill_down_of(
+    store: MetricStore, metric: str, day: date, total_actual: float, total_expected: float, dimensions: Sequence[str]
+) -> DrillDown | None:
     available = set(store.dimensions(metric))
     observations = {
         dimension: slice_observations(store, metric, dimension, day)
-        for dimension in dimensions if dimension in available
+        for dimension in dimensions
+        if dimension in available
     }
     return explain(total_actual, total_expected, observations, ratio=store.is_ratio(metric))
 
@@ -128,9 +139,13 @@ def slice_observations(store: MetricStore, metric: str, dimension: str, day: dat
         denominators = store.series(metric, dimension, value_name, "denominator")
         weight = denominators.get(day, 0.0)
         actual = series.get(day)
-        observations.append(SliceObservation(
-            value_name, base.expected if actual is None else actual, base.expected,
-            actual_weight=0.0 if actual is None else weight,
-            expected_weight=baseline(denominators, day).expected or 0.0,
-        ))
+        observations.append(
+            SliceObservation(
+                value_name,
+                base.expected if actual is None else actual,
+                base.expected,
+                actual_weight=0.0 if actual is None else weight,
+                expected_weight=baseline(denominators, day).expected or 0.0,
+            )
+        )
     return observations

@@ -31,8 +31,9 @@ NEARLY_EMPTY_SHARE = 0.2
 QUARANTINE_HISTORY_DAYS = 14
 
 
-def gather(store: MetricStore, day: date, conn: duckdb.DuckDBPyConnection | None = None,
-           failed_checks: Sequence[str] = ()) -> Evidence:
+def gather(
+    store: MetricStore, day: date, conn: duckdb.DuckDBPyConnection | None = None, failed_checks: Sequence[str] = ()
+) -> Evidence:
     completeness, paid_orders = _completeness(store, day)
     volumes = _platform_volumes(store, day)
     rate = usual_rate = None
@@ -76,9 +77,11 @@ def _platform_volumes(store: MetricStore, day: date) -> dict[str, float]:
 
 
 def _has_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(conn.execute(
-        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
-    ).fetchone()[0])
+    return bool(
+        conn.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
+        ).fetchone()[0]
+    )
 
 
 def _app_version_volumes(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, float]:
@@ -100,11 +103,13 @@ def _app_version_volumes(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str
 
 
 def _quarantine_rates(conn: duckdb.DuckDBPyConnection, day: date) -> tuple[float | None, float | None]:
-    rows = dict(conn.execute(
-        "select landing_date, sum(rows_quarantined) / nullif(sum(rows_read), 0) from raw.ingestion_log "
-        "where landing_date between ? and ? group by landing_date",
-        [day - timedelta(days=QUARANTINE_HISTORY_DAYS), day],
-    ).fetchall())
+    rows = dict(
+        conn.execute(
+            "select landing_date, sum(rows_quarantined) / nullif(sum(rows_read), 0) from raw.ingestion_log "
+            "where landing_date between ? and ? group by landing_date",
+            [day - timedelta(days=QUARANTINE_HISTORY_DAYS), day],
+        ).fetchall()
+    )
     history = [float(r) for d, r in rows.items() if d < day and r is not None]
     today = rows.get(day)
     return (None if today is None else float(today)), (median(history) if history else None)

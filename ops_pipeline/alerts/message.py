@@ -94,8 +94,10 @@ def metric_text(alert: Alert) -> str:
     if drill:
         lines.append(f"{drill_down_title(alert)}: " + "; ".join(drill))
     if alert.likely_cause:
-        lines.append(f"Likely cause: {alert.likely_cause}"
-                     + (f" ({'; '.join(alert.cause_reasons)})" if alert.cause_reasons else ""))
+        lines.append(
+            f"Likely cause: {alert.likely_cause}"
+            + (f" ({'; '.join(alert.cause_reasons)})" if alert.cause_reasons else "")
+        )
     footer = [f"Monitor: {alert.monitor}"] + ([f"Owner: {alert.owner}"] if alert.owner else [])
     if alert.link:
         footer.append(f"Dagster: {alert.link}")
@@ -108,25 +110,46 @@ def metric_blocks(alert: Alert) -> list[dict]:
     header = f"{icon} {_what(alert)} {_direction(alert)} {format_change(alert.relative_change)} · {alert.date}"
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_LIMIT], "emoji": True}},
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Actual*\n{format_value(alert.metric, alert.value)}"},
-            {"type": "mrkdwn", "text": f"*Expected*\n{format_value(alert.metric, alert.expected)}"},
-            {"type": "mrkdwn", "text": f"*Change*\n{format_change(alert.relative_change)}"
-                                       + (f" (z {alert.z:+.1f})" if alert.z is not None else "")},
-            {"type": "mrkdwn", "text": f"*Severity*\n{alert.severity}"},
-        ]},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Actual*\n{format_value(alert.metric, alert.value)}"},
+                {"type": "mrkdwn", "text": f"*Expected*\n{format_value(alert.metric, alert.expected)}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Change*\n{format_change(alert.relative_change)}"
+                    + (f" (z {alert.z:+.1f})" if alert.z is not None else ""),
+                },
+                {"type": "mrkdwn", "text": f"*Severity*\n{alert.severity}"},
+            ],
+        },
     ]
     if alert.sparkline:
-        blocks.append({"type": "section", "text": {
-            "type": "mrkdwn", "text": f"*Last 14 days*  `{sparkline(alert.sparkline)}`"}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Last 14 days*  `{sparkline(alert.sparkline)}`"}}
+        )
     drill = drill_down_lines(alert)
     if drill:
-        blocks.append({"type": "section", "text": {
-            "type": "mrkdwn", "text": f"*{drill_down_title(alert)}*\n" + "\n".join(f"• {line}" for line in drill)}})
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{drill_down_title(alert)}*\n" + "\n".join(f"• {line}" for line in drill),
+                },
+            }
+        )
     if alert.likely_cause:
         reasons = "\n".join(f"• {reason}" for reason in alert.cause_reasons)
-        blocks.append({"type": "section", "text": {
-            "type": "mrkdwn", "text": f"*Likely cause:* `{alert.likely_cause}`" + (f"\n{reasons}" if reasons else "")}})
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*Likely cause:* `{alert.likely_cause}`" + (f"\n{reasons}" if reasons else ""),
+                },
+            }
+        )
     blocks.append(_context(alert, "Open marts/metrics_daily in Dagster"))
     return blocks
 
@@ -151,12 +174,22 @@ def pipeline_text(alert: Alert) -> str:
 def pipeline_blocks(alert: Alert) -> list[dict]:
     link_text = "Open the run in Dagster" if alert.kind == RUN_FAILURE else "Open the checks in Dagster"
     blocks: list[dict] = [
-        {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                    "text": f"{SEVERITY_ICON.get(alert.severity, '')} {alert.label}"[:HEADER_LIMIT]}},
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "emoji": True,
+                "text": f"{SEVERITY_ICON.get(alert.severity, '')} {alert.label}"[:HEADER_LIMIT],
+            },
+        },
     ]
     if alert.cause_reasons:
-        blocks.append({"type": "section", "text": {
-            "type": "mrkdwn", "text": "\n".join(f"• {reason}" for reason in alert.cause_reasons)[:2900]}})
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "\n".join(f"• {reason}" for reason in alert.cause_reasons)[:2900]},
+            }
+        )
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Likely cause:* `pipeline`"}})
     blocks.append(_context(alert, link_text))
     return blocks

@@ -68,8 +68,9 @@ def load_monitors(path: str | Path | None = None) -> list[Monitor]:
     return parse_monitors(document, where=str(source))
 
 
-def parse_monitors(document: object, where: str = "monitors",
-                   registry: Mapping[str, Metric] | None = None) -> list[Monitor]:
+def parse_monitors(
+    document: object, where: str = "monitors", registry: Mapping[str, Metric] | None = None
+) -> list[Monitor]:
     """Monitors watch metrics of the registry by name; the label and the drill-down dimensions
     default to the metric's (its Chinese and English label; the dimensions it is sliced by)."""
     registry = load_registry() if registry is None else registry
@@ -94,8 +95,9 @@ def parse_monitors(document: object, where: str = "monitors",
 def _check_keys(entry: Mapping, where: str, forbidden: set[str] = frozenset()) -> None:
     unknown = set(entry) - _FIELDS
     if unknown:
-        raise MonitorConfigError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                                 f"known: {', '.join(sorted(_FIELDS))}")
+        raise MonitorConfigError(
+            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; known: {', '.join(sorted(_FIELDS))}"
+        )
     if forbidden & set(entry):
         raise MonitorConfigError(f"{where}: {', '.join(sorted(forbidden & set(entry)))} cannot be a default")
 
@@ -110,8 +112,10 @@ def _monitor(entry: Mapping, where: str, registry: Mapping[str, Metric]) -> Moni
     known = registry.get(metric)
     if known is None or not known.published:
         names = ", ".join(m for m, definition in registry.items() if definition.published)
-        raise MonitorConfigError(f"{where}: {metric!r} is not a metric of marts.metrics_daily; the metric "
-                                 f"registry (docs/metrics.md) has: {names}")
+        raise MonitorConfigError(
+            f"{where}: {metric!r} is not a metric of marts.metrics_daily; the metric "
+            f"registry (docs/metrics.md) has: {names}"
+        )
     values = dict(entry, name=name)
     values.setdefault("label", known.display_name)
     values.setdefault("drill_down", list(known.dimensions))
@@ -136,8 +140,10 @@ def _monitor(entry: Mapping, where: str, registry: Mapping[str, Metric]) -> Moni
     values["dimension"] = str(values.get("dimension") or TOTAL)
     for dimension in (values["dimension"], *values["drill_down"]):
         if not known.can_slice_by(dimension):
-            raise MonitorConfigError(f"{where}: {metric} has no slices by {dimension!r}; it has: "
-                                     f"{', '.join(known.dimensions) or 'the company total only'}")
+            raise MonitorConfigError(
+                f"{where}: {metric} has no slices by {dimension!r}; it has: "
+                f"{', '.join(known.dimensions) or 'the company total only'}"
+            )
     if values.get("dimension_value") is not None:
         if values["dimension"] == TOTAL:
             raise MonitorConfigError(f"{where}: dimension_value needs a dimension")

@@ -25,7 +25,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -160,7 +160,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def jsonl_path(warehouse_path: str | Path) -> Path:
@@ -177,9 +177,25 @@ def save_evaluations(conn: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> N
         return
     import pandas as pd
 
-    frame = pd.DataFrame(list(rows), columns=[
-        "monitor", "metric", "date", "dimension", "dimension_value", "value", "expected", "z",
-        "relative_change", "volume", "history_days", "decision", "reason", "evaluated_at"])
+    frame = pd.DataFrame(
+        list(rows),
+        columns=[
+            "monitor",
+            "metric",
+            "date",
+            "dimension",
+            "dimension_value",
+            "value",
+            "expected",
+            "z",
+            "relative_change",
+            "volume",
+            "history_days",
+            "decision",
+            "reason",
+            "evaluated_at",
+        ],
+    )
     conn.register("new_evaluations", frame)
     try:
         conn.execute(f"""

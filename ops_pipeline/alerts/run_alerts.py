@@ -32,8 +32,14 @@ def evaluation_metadata(instance: DagsterInstance, run_id: str) -> dict | None:
     return None
 
 
-def alerts_of_run(settings: Settings, instance: DagsterInstance, run_id: str, job_name: str, success: bool,
-                  failures: Sequence[str] = ()) -> list[Alert]:
+def alerts_of_run(
+    settings: Settings,
+    instance: DagsterInstance,
+    run_id: str,
+    job_name: str,
+    success: bool,
+    failures: Sequence[str] = (),
+) -> list[Alert]:
     """Announce the run's failure and failed blocking checks; return them with the alerts its
     evaluation raised (`new` False for what was announced before). Raises WarehouseBusy."""
     target = SlackTarget.from_settings(settings)
@@ -41,14 +47,18 @@ def alerts_of_run(settings: Settings, instance: DagsterInstance, run_id: str, jo
     alerts: list[Alert] = []
     if not success:
         failure = run_failure_alert(run_id, job_name, list(failures), settings.dagster_url, secrets)
-        alerts += enqueue(settings.warehouse, [failure], target, wait_seconds=WAIT_FOR_LOCK_SECONDS,
-                          spool_on_busy=True)
+        alerts += enqueue(settings.warehouse, [failure], target, wait_seconds=WAIT_FOR_LOCK_SECONDS, spool_on_busy=True)
     failed = failed_blocking_checks(instance, [run_id])
     if failed:
-        alerts += enqueue(settings.warehouse, check_alerts(failed, settings.dagster_url, secrets), target,
-                          wait_seconds=WAIT_FOR_LOCK_SECONDS)
+        alerts += enqueue(
+            settings.warehouse,
+            check_alerts(failed, settings.dagster_url, secrets),
+            target,
+            wait_seconds=WAIT_FOR_LOCK_SECONDS,
+        )
     evaluated = evaluation_metadata(instance, run_id)
     if evaluated:
-        alerts += alerts_by_id(settings.warehouse, evaluated["alert_ids"], evaluated["new_alert_ids"],
-                               wait_seconds=WAIT_FOR_LOCK_SECONDS)
+        alerts += alerts_by_id(
+            settings.warehouse, evaluated["alert_ids"], evaluated["new_alert_ids"], wait_seconds=WAIT_FOR_LOCK_SECONDS
+        )
     return alerts

@@ -17,8 +17,9 @@ Key = tuple[str, str, str]  # metric, dimension, dimension_value
 
 
 class MetricStore:
-    def __init__(self, points: Mapping[Key, Mapping[date, tuple]], ratio_metrics: Iterable[str],
-                 dates: Iterable[date]) -> None:
+    def __init__(
+        self, points: Mapping[Key, Mapping[date, tuple]], ratio_metrics: Iterable[str], dates: Iterable[date]
+    ) -> None:
         self._points = points  # key -> date -> (value, numerator, denominator)
         self.ratio_metrics = frozenset(ratio_metrics)
         self.dates = tuple(sorted(set(dates)))
@@ -61,8 +62,9 @@ class MetricStore:
     def point(self, metric: str, dimension: str, dimension_value: str, day: date) -> tuple:
         return self._points.get((metric, dimension, dimension_value), {}).get(day, (None, None, None))
 
-    def series(self, metric: str, dimension: str = TOTAL, dimension_value: str = TOTAL,
-               part: str = "value") -> dict[date, float]:
+    def series(
+        self, metric: str, dimension: str = TOTAL, dimension_value: str = TOTAL, part: str = "value"
+    ) -> dict[date, float]:
         """date -> number for `part` (value, numerator or denominator); missing counts are 0."""
         cache_key = (metric, dimension, dimension_value, part)
         if cache_key not in self._cache:

@@ -85,10 +85,10 @@ def evaluate_and_deliver(
         store = load_store(conn, days, monitors)
         evaluations = evaluate_monitors(store, monitors, days)
         fired = [e for e in evaluations if e.fired]
-        evidence_by_day = {day: evidence_source.gather(store, day, conn, failed_checks)
-                           for day in sorted({e.date for e in fired})}
-    alerts = [_alert(store, e, evidence_by_day[e.date], base_url, LOCAL if target is None else PENDING)
-              for e in fired]
+        evidence_by_day = {
+            day: evidence_source.gather(store, day, conn, failed_checks) for day in sorted({e.date for e in fired})
+        }
+    alerts = [_alert(store, e, evidence_by_day[e.date], base_url, LOCAL if target is None else PENDING) for e in fired]
 
     with open_warehouse(warehouse_path, wait_seconds=wait_seconds) as conn:
         outbox.ensure_schema(conn)
@@ -108,9 +108,11 @@ def evaluate_and_deliver(
 
 
 def _has_metrics(conn) -> bool:
-    return bool(conn.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'metrics_daily'"
-    ).fetchone()[0])
+    return bool(
+        conn.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'metrics_daily'"
+        ).fetchone()[0]
+    )
 
 
 def _dates_to_evaluate(conn, dates: Iterable[date] | str | None) -> list[date]:
@@ -122,9 +124,12 @@ def _dates_to_evaluate(conn, dates: Iterable[date] | str | None) -> list[date]:
     wanted = sorted(set(dates))
     if not wanted:
         return []
-    present = {row[0] for row in conn.execute(
-        "select distinct date from marts.metrics_daily where date between ? and ?", [wanted[0], wanted[-1]]
-    ).fetchall()}
+    present = {
+        row[0]
+        for row in conn.execute(
+            "select distinct date from marts.metrics_daily where date between ? and ?", [wanted[0], wanted[-1]]
+        ).fetchall()
+    }
     return [d for d in wanted if d in present]
 
 
@@ -141,10 +146,19 @@ def load_store(conn, days: Sequence[date], monitors: Sequence[Monitor]) -> Metri
 def _evaluation_row(evaluation: Evaluation, now: datetime) -> dict:
     d = evaluation.detection
     return {
-        "monitor": evaluation.monitor.name, "metric": evaluation.monitor.metric, "date": evaluation.date,
-        "dimension": evaluation.dimension, "dimension_value": evaluation.dimension_value,
-        "value": d.value, "expected": d.expected, "z": d.z, "relative_change": d.relative_change,
-        "volume": d.volume, "history_days": d.history_days, "decision": d.decision, "reason": d.reason,
+        "monitor": evaluation.monitor.name,
+        "metric": evaluation.monitor.metric,
+        "date": evaluation.date,
+        "dimension": evaluation.dimension,
+        "dimension_value": evaluation.dimension_value,
+        "value": d.value,
+        "expected": d.expected,
+        "z": d.z,
+        "relative_change": d.relative_change,
+        "volume": d.volume,
+        "history_days": d.history_days,
+        "decision": d.decision,
+        "reason": d.reason,
         "evaluated_at": now,
     }
 
@@ -156,19 +170,32 @@ def _alert(store: MetricStore, evaluation: Evaluation, evidence, base_url: str, 
     spark = [series.get(evaluation.date - timedelta(days=back)) for back in range(SPARKLINE_DAYS - 1, -1, -1)]
     alert = Alert(
         alert_id=outbox.alert_id(monitor.name, evaluation.date, evaluation.dimension, evaluation.dimension_value),
-        kind=METRIC, monitor=monitor.name, metric=monitor.metric, label=monitor.display_name,
-        severity=monitor.severity, owner=monitor.owner or None, date=evaluation.date,
-        dimension=evaluation.dimension, dimension_value=evaluation.dimension_value,
-        value=d.value, expected=d.expected, relative_change=d.relative_change, z=d.z,
-        likely_cause=cause.kind, cause_reasons=list(cause.reasons),
+        kind=METRIC,
+        monitor=monitor.name,
+        metric=monitor.metric,
+        label=monitor.display_name,
+        severity=monitor.severity,
+        owner=monitor.owner or None,
+        date=evaluation.date,
+        dimension=evaluation.dimension,
+        dimension_value=evaluation.dimension_value,
+        value=d.value,
+        expected=d.expected,
+        relative_change=d.relative_change,
+        z=d.z,
+        likely_cause=cause.kind,
+        cause_reasons=list(cause.reasons),
         drill_down=evaluation.drill_down.as_dict() if evaluation.drill_down else None,
-        sparkline=spark, link=asset_url(base_url, METRICS_ASSET), status=status,
+        sparkline=spark,
+        link=asset_url(base_url, METRICS_ASSET),
+        status=status,
     )
     return render(alert)
 
 
-def alerts_by_id(warehouse_path: str | Path, alert_ids: Sequence[str], new_ids: Sequence[str] = (),
-                 wait_seconds: float = 10.0) -> list[Alert]:
+def alerts_by_id(
+    warehouse_path: str | Path, alert_ids: Sequence[str], new_ids: Sequence[str] = (), wait_seconds: float = 10.0
+) -> list[Alert]:
     """The alerts of the outbox with these ids, as stored now, in the order given; `new` True for
     new_ids (the ones their evaluation added). How the CLI reads the alerts of its run."""
     if not alert_ids:

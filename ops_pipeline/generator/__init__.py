@@ -12,4 +12,4 @@ late events, incidents with their slice and expected cause).
 from ops_pipeline.generator.core import generate
 from ops_pipeline.generator.incidents import INCIDENTS, Incident
 
-__all__ = ["generate", "Incident", "INCIDENTS"]
+__all__ = ["INCIDENTS", "Incident", "generate"]

@@ -21,8 +21,14 @@ from ops_pipeline.generator.ids import hex_ids, mix48, timestamp_strings
 BAD_SHARE = 0.002
 BAD_KINDS: dict[str, tuple[str, ...]] = {
     "events": ("missing_required", "wrong_type", "unknown_platform", "future_event"),
-    "orders": ("missing_required", "wrong_type", "negative_money", "status_without_timestamp",
-               "non_cny_currency", "refund_above_amount"),
+    "orders": (
+        "missing_required",
+        "wrong_type",
+        "negative_money",
+        "status_without_timestamp",
+        "non_cny_currency",
+        "refund_above_amount",
+    ),
     "users": ("missing_required", "wrong_type"),
     "channel_spend": ("missing_required", "wrong_type", "negative_money", "clicks_above_impressions"),
     "kol_posts": ("missing_required", "wrong_type", "negative_money"),
@@ -74,8 +80,18 @@ class BadRowPlan:
         return i
 
 
-def make_bad_rows(plan: BadRowPlan, source: str, table: pa.Table, kinds: list[str], rng: np.random.Generator,
-                  *, seed: int, start, day: int, counter: int) -> tuple[list[dict], Counter]:
+def make_bad_rows(
+    plan: BadRowPlan,
+    source: str,
+    table: pa.Table,
+    kinds: list[str],
+    rng: np.random.Generator,
+    *,
+    seed: int,
+    start,
+    day: int,
+    counter: int,
+) -> tuple[list[dict], Counter]:
     """One defective copy of a random good row per kind. `counter` numbers the fresh ids."""
     templates = _templates(source, table)
     rows, counts = [], Counter()
@@ -125,12 +141,20 @@ def _corrupt(plan: BadRowPlan, source: str, kind: str, row: dict, rng: np.random
         if plan.variant(source, kind, 2) == 0:
             row.update(status="paid", paid_at=None)
         else:
-            row.update(status="refunded", paid_at=row["paid_at"] or row["created_at"], refunded_at=None,
-                       refund_amount=row["amount"])
+            row.update(
+                status="refunded",
+                paid_at=row["paid_at"] or row["created_at"],
+                refunded_at=None,
+                refund_amount=row["amount"],
+            )
     elif kind == "refund_above_amount":
         above = f"{float(row['amount']) + 10:.2f}"
-        row.update(status="refunded", paid_at=row["paid_at"] or row["created_at"], refunded_at=row["updated_at"],
-                   refund_amount=above)
+        row.update(
+            status="refunded",
+            paid_at=row["paid_at"] or row["created_at"],
+            refunded_at=row["updated_at"],
+            refund_amount=above,
+        )
     else:
         raise ValueError(kind)
 

@@ -98,27 +98,30 @@ def _campaigns(rng: np.random.Generator, start: date) -> tuple[Campaign, ...]:
         n = int(rng.integers(2, min(4, len(themes)) + 1))
         weights = rng.dirichlet(np.full(n, 4.0))
         for i in range(n):
-            out.append(Campaign(
-                channel=channel,
-                campaign_id=f"{names.CAMPAIGN_PREFIX[channel]}_{start:%y%m}_{'abcd'[i]}",
-                name=themes[i],
-                weight=float(weights[i]),
-                cac=round(names.CHANNEL_CAC[channel] * float(rng.uniform(0.75, 1.3)), 2),
-                ctr=float(rng.uniform(0.01, 0.04)),
-                clicks_per_visitor=float(rng.uniform(1.5, 2.5)),
-            ))
+            out.append(
+                Campaign(
+                    channel=channel,
+                    campaign_id=f"{names.CAMPAIGN_PREFIX[channel]}_{start:%y%m}_{'abcd'[i]}",
+                    name=themes[i],
+                    weight=float(weights[i]),
+                    cac=round(names.CHANNEL_CAC[channel] * float(rng.uniform(0.75, 1.3)), 2),
+                    ctr=float(rng.uniform(0.01, 0.04)),
+                    clicks_per_visitor=float(rng.uniform(1.5, 2.5)),
+                )
+            )
     return tuple(out)
 
 
-def _kols_and_posts(rng: np.random.Generator, start: date, days: int,
-                    history: int) -> tuple[tuple[Kol, ...], tuple[KolPost, ...]]:
+def _kols_and_posts(
+    rng: np.random.Generator, start: date, days: int, history: int
+) -> tuple[tuple[Kol, ...], tuple[KolPost, ...]]:
     kols = []
     for i, name in enumerate(names.KOL_NAMES):
         followers = int(round(10 ** rng.uniform(4, np.log10(5e6)), -2))
         match = None if i % 9 == 4 else round(float(rng.uniform(0.2, 0.9)), 3)
         kols.append(Kol(f"kol_{i + 1:03d}", name, str(rng.choice(names.KOL_PLATFORMS)), followers, match))
     drafts = []
-    for k, kol in enumerate(kols):
+    for k in range(len(kols)):
         # Enough posts that some post is always fresh, also on long ranges.
         for _ in range(1 + int(rng.poisson((days + history) / 35))):
             day = int(rng.integers(-history - 10, days))
@@ -128,22 +131,24 @@ def _kols_and_posts(rng: np.random.Generator, start: date, days: int,
     for i, (day, hour, k) in enumerate(drafts):
         followers = kols[k].followers
         views = followers * float(rng.uniform(0.08, 0.5)) * float(rng.lognormal(0, 0.4))
-        posts.append(KolPost(
-            post_id=f"kp{i + 1:04d}",
-            kol=k,
-            campaign_id=f"kol_p{i + 1:04d}",
-            publish_day=day,
-            published_ms=day_start_ms(start, day) + int(hour * DAY_MS / 24),
-            fee=float(np.clip(round(followers * rng.uniform(0.015, 0.05), -2), 2000, 200000)),
-            total_views=views,
-            tau_days=float(rng.uniform(1.5, 4.0)),
-            like_rate=float(rng.uniform(0.02, 0.08)),
-            comment_rate=float(rng.uniform(0.002, 0.01)),
-            share_rate=float(rng.uniform(0.002, 0.015)),
-            # sqrt: a mega-KOL brings more people, but not so many that one post
-            # dominates a day's new users.
-            pull=float(np.sqrt(views) * (kols[k].audience_match or 0.5)),
-        ))
+        posts.append(
+            KolPost(
+                post_id=f"kp{i + 1:04d}",
+                kol=k,
+                campaign_id=f"kol_p{i + 1:04d}",
+                publish_day=day,
+                published_ms=day_start_ms(start, day) + int(hour * DAY_MS / 24),
+                fee=float(np.clip(round(followers * rng.uniform(0.015, 0.05), -2), 2000, 200000)),
+                total_views=views,
+                tau_days=float(rng.uniform(1.5, 4.0)),
+                like_rate=float(rng.uniform(0.02, 0.08)),
+                comment_rate=float(rng.uniform(0.002, 0.01)),
+                share_rate=float(rng.uniform(0.002, 0.015)),
+                # sqrt: a mega-KOL brings more people, but not so many that one post
+                # dominates a day's new users.
+                pull=float(np.sqrt(views) * (kols[k].audience_match or 0.5)),
+            )
+        )
     return tuple(kols), tuple(posts)
 
 
@@ -162,21 +167,23 @@ def _content(rng: np.random.Generator, start: date, days: int) -> tuple[ContentI
             platforms.append(str(rng.choice([p for p in names.CONTENT_PLATFORMS if p != platform])))
         for p in platforms:
             item_format = fmt if fmt in names.CONTENT_FORMATS[p] else names.CONTENT_FORMATS[p][0]
-            items.append(ContentItem(
-                content_id=f"ct{i + 1:04d}",
-                platform=p,
-                title=title,
-                format=item_format,
-                publish_day=day,
-                published_ms=day_start_ms(start, day) + int(rng.uniform(8, 21) * DAY_MS / 24),
-                peak_exposures=float(rng.lognormal(np.log(20000), 0.8)),
-                tau_days=float(rng.uniform(1.0, 5.0)),
-                ctr=float(rng.uniform(0.02, 0.12)),
-                read_rate=None if item_format == "live" else float(rng.uniform(0.6, 0.95)),
-                dwell_seconds=float(rng.uniform(40, 240)),
-                like_rate=float(rng.uniform(0.02, 0.1)),
-                comment_rate=float(rng.uniform(0.002, 0.02)),
-                share_rate=float(rng.uniform(0.005, 0.03)),
-                follow_rate=float(rng.uniform(0.002, 0.01)),
-            ))
+            items.append(
+                ContentItem(
+                    content_id=f"ct{i + 1:04d}",
+                    platform=p,
+                    title=title,
+                    format=item_format,
+                    publish_day=day,
+                    published_ms=day_start_ms(start, day) + int(rng.uniform(8, 21) * DAY_MS / 24),
+                    peak_exposures=float(rng.lognormal(np.log(20000), 0.8)),
+                    tau_days=float(rng.uniform(1.0, 5.0)),
+                    ctr=float(rng.uniform(0.02, 0.12)),
+                    read_rate=None if item_format == "live" else float(rng.uniform(0.6, 0.95)),
+                    dwell_seconds=float(rng.uniform(40, 240)),
+                    like_rate=float(rng.uniform(0.02, 0.1)),
+                    comment_rate=float(rng.uniform(0.002, 0.02)),
+                    share_rate=float(rng.uniform(0.005, 0.03)),
+                    follow_rate=float(rng.uniform(0.002, 0.01)),
+                )
+            )
     return tuple(items)

@@ -53,16 +53,24 @@ class _Run:
         self.counters = Counters()
         self.duplicates = self.late = self.restated = self.backfilled = 0
 
-    def emit(self, world, source: str, day: int, table: pa.Table, fmt: str, suffix: str = "",
-             bad: bool = True) -> None:
+    def emit(self, world, source: str, day: int, table: pa.Table, fmt: str, suffix: str = "", bad: bool = True) -> None:
         rng = np.random.default_rng([world.seed, 7, day, list(SOURCES).index(source)])
         if bad:
             kinds = self.plan.kinds(source, day, table.num_rows)
             if kinds and table.num_rows == 0:
                 self.plan.defer(source, kinds)
             elif kinds:
-                rows, counts = make_bad_rows(self.plan, source, table, kinds, rng, seed=world.seed,
-                                             start=world.start, day=day, counter=self.counters.bad)
+                rows, counts = make_bad_rows(
+                    self.plan,
+                    source,
+                    table,
+                    kinds,
+                    rng,
+                    seed=world.seed,
+                    start=world.start,
+                    day=day,
+                    counter=self.counters.bad,
+                )
                 self.counters.bad += len(rows)
                 table = with_bad_rows(table, rows, rng)
                 self.bad[source].update(counts)
@@ -70,8 +78,15 @@ class _Run:
         self.writer.write(source, day_label(world.start, day), table, fmt, suffix, quirks=_quirks(source, day))
 
 
-def generate(out_dir: str | Path, start: date, days: int, users: int, seed: int = 7,
-             incidents: Sequence[str | Incident] = (), progress: bool = False) -> dict:
+def generate(
+    out_dir: str | Path,
+    start: date,
+    days: int,
+    users: int,
+    seed: int = 7,
+    incidents: Sequence[str | Incident] = (),
+    progress: bool = False,
+) -> dict:
     """Writes <out_dir>/<source>/<YYYY-MM-DD><suffix>.<ext> for all six sources and
     <out_dir>/manifest.json; returns the manifest dict."""
     if days < 1 or users < 1:
@@ -117,8 +132,9 @@ def generate(out_dir: str | Path, start: date, days: int, users: int, seed: int 
     return manifest
 
 
-def _hold_back_and_resend(run: _Run, events: pa.Table, rng: np.random.Generator,
-                          last_day: bool) -> tuple[pa.Table, pa.Table | None]:
+def _hold_back_and_resend(
+    run: _Run, events: pa.Table, rng: np.random.Generator, last_day: bool
+) -> tuple[pa.Table, pa.Table | None]:
     """Split today's events into (today's file, tomorrow's _late file).
 
     ~2% arrive a day late; ~0.5% are sent twice (SDK retries): the copy lands right
@@ -145,8 +161,13 @@ def _manifest(run: _Run, world, active, start: date, days: int, users: int, seed
     people = world.people
     return {
         "generator": "ops_pipeline.generator",
-        "params": {"start": start.isoformat(), "days": days, "users": users, "seed": seed,
-                   "incidents": [i if isinstance(i, str) else i.spec() for i in incidents]},
+        "params": {
+            "start": start.isoformat(),
+            "days": days,
+            "users": users,
+            "seed": seed,
+            "incidents": [i if isinstance(i, str) else i.spec() for i in incidents],
+        },
         "date_range": {"first": day_label(start, 0), "last": day_label(start, days - 1)},
         "timezone": "Asia/Shanghai",
         "rows": {s: dict(sorted(writer.rows[s].items())) for s in SOURCES},
@@ -165,8 +186,10 @@ def _manifest(run: _Run, world, active, start: date, days: int, users: int, seed
             "registered_in_range": int(((people.reg_day >= 0) & (people.reg_day < days)).sum()),
             "viral_reserve": int(people.size - people.regular),
         },
-        "backfilled_users": {"file": f"users/{day_label(start, 0)}.jsonl", "rows": run.backfilled,
-                             "note": "accounts opened before the first day (registered_at before the range)"},
+        "backfilled_users": {
+            "file": f"users/{day_label(start, 0)}.jsonl",
+            "rows": run.backfilled,
+            "note": "accounts opened before the first day (registered_at before the range)",
+        },
         "incidents": [a.manifest_entry(world) for a in active],
     }
-

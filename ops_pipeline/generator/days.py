@@ -54,6 +54,7 @@ class DayActivity:
 @dataclass
 class Counters:
     """Running numbers behind ids, carried from day to day."""
+
     session: int = 0
     order: int = 0
     event: int = 0
@@ -64,14 +65,22 @@ class _Parts:
     """Collects one array per column for each kind of event."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, list[np.ndarray]] = {k: [] for k in ("name", "session", "key", "content", "prop", "order")}
+        self.columns: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("name", "session", "key", "content", "prop", "order")
+        }
 
     def add(self, name, session, key, content=None, prop=None, order=None) -> None:
         n = len(session)
         none = np.full(n, -1)
         code = np.full(n, E[name]) if isinstance(name, str) else name
-        for column, values in (("name", code), ("session", session), ("key", key), ("content", content),
-                               ("prop", prop), ("order", order)):
+        for column, values in (
+            ("name", code),
+            ("session", session),
+            ("key", key),
+            ("content", content),
+            ("prop", prop),
+            ("order", order),
+        ):
             self.columns[column].append(none if values is None else values)
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -89,8 +98,12 @@ def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters
     views = np.repeat(everyone, rng.poisson(np.where(is_app(s.platform), 2.6, 3.4)))
     parts.add("page_view", views, rng.uniform(2.0, 4.2, len(views)))
     searches = np.repeat(everyone, (rng.random(n) < 0.28) * (1 + rng.poisson(0.4, n)))
-    parts.add("search", searches, rng.uniform(2.0, 3.0, len(searches)),
-              prop=rng.integers(0, len(names.SEARCH_KEYWORDS), len(searches)))
+    parts.add(
+        "search",
+        searches,
+        rng.uniform(2.0, 3.0, len(searches)),
+        prop=rng.integers(0, len(names.SEARCH_KEYWORDS), len(searches)),
+    )
     _content_events(world, day, rng, n, parts)
 
     # The funnel is drawn top-down (order, then cart, then product view) with the
@@ -107,8 +120,9 @@ def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters
     has_cart = has_order | systematic(rng, np.where(has_order, 0.0, (cart_rate - q_order) / (1 - q_order)))
     has_product = has_cart | systematic(rng, np.where(has_cart, 0.0, (PRODUCT_VIEW - cart_rate) / (1 - cart_rate)))
     products = np.repeat(everyone, has_product * (1 + rng.poisson(1.2, n)))
-    parts.add("product_view", products, rng.uniform(2.0, 3.0, len(products)),
-              prop=rng.integers(10000, 99999, len(products)))
+    parts.add(
+        "product_view", products, rng.uniform(2.0, 3.0, len(products)), prop=rng.integers(10000, 99999, len(products))
+    )
     carts = np.nonzero(has_cart)[0]
     parts.add("add_to_cart", carts, rng.uniform(3.0, 3.3, len(carts)))
     buyers = np.nonzero(has_order)[0]
@@ -118,15 +132,27 @@ def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters
     order_key = rng.uniform(3.5, 3.7, len(order_session))
     parts.add("order_submit", order_session, order_key, order=order_no)
     paid = systematic(rng, np.full(len(order_session), PAY))
-    parts.add("pay_success", order_session[paid], order_key[paid] + rng.uniform(0.1, 0.15, int(paid.sum())),
-              order=order_no[paid])
+    parts.add(
+        "pay_success",
+        order_session[paid],
+        order_key[paid] + rng.uniform(0.1, 0.15, int(paid.sum())),
+        order=order_no[paid],
+    )
 
     # user_id is known from the sign-up / login event on, and all along for account holders.
     known_from = np.where(s.registers, 1.0, np.where(s.slot == 1, 1.2, np.where(s.registered_before, 0.0, np.inf)))
     events = _timeline(rng, parts.arrays(), s.start_s, known_from, day_start_ms(world.start, day))
     submitted, pays = events.name == E["order_submit"], events.name == E["pay_success"]
-    orders = new_orders(world, rng, s, events.session[submitted], events.order[submitted], events.time_ms[submitted],
-                        events.order[pays], events.time_ms[pays])
+    orders = new_orders(
+        world,
+        rng,
+        s,
+        events.session[submitted],
+        events.order[submitted],
+        events.time_ms[submitted],
+        events.order[pays],
+        events.time_ms[pays],
+    )
 
     pay_rows = np.nonzero(pays)[0]
     loss = np.full(len(pay_rows), PAY_TRACKING_LOSS)
@@ -135,8 +161,14 @@ def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters
     tracked = np.ones(len(events), dtype=bool)
     tracked[pay_rows[systematic(rng, loss)]] = False
     registering = events.name == E["register"]
-    activity = DayActivity(s, counters.session, events.select(np.nonzero(tracked)[0]), orders,
-                           s.person[events.session[registering]], events.time_ms[registering])
+    activity = DayActivity(
+        s,
+        counters.session,
+        events.select(np.nonzero(tracked)[0]),
+        orders,
+        s.person[events.session[registering]],
+        events.time_ms[registering],
+    )
     counters.session += n
     return activity
 
@@ -155,12 +187,18 @@ def _content_events(world: World, day: int, rng: np.random.Generator, n: int, pa
     click = rng.random(len(sessions)) < 0.4
     parts.add("content_click", sessions[click], key[click] + 0.01, content=items[click])
     share = rng.random(len(sessions)) < 0.08
-    parts.add("share", sessions[share], key[share] + 0.02, content=items[share],
-              prop=rng.integers(0, len(names.SHARE_TARGETS), int(share.sum())))
+    parts.add(
+        "share",
+        sessions[share],
+        key[share] + 0.02,
+        content=items[share],
+        prop=rng.integers(0, len(names.SHARE_TARGETS), int(share.sum())),
+    )
 
 
-def _timeline(rng: np.random.Generator, cols: dict[str, np.ndarray], start_s: np.ndarray,
-              known_from: np.ndarray, midnight_ms: int) -> DayEvents:
+def _timeline(
+    rng: np.random.Generator, cols: dict[str, np.ndarray], start_s: np.ndarray, known_from: np.ndarray, midnight_ms: int
+) -> DayEvents:
     """Order events inside each session by key, space them out, place sessions in the day."""
     order = np.lexsort((cols["key"], cols["session"]))
     cols = {k: v[order] for k, v in cols.items()}

@@ -43,7 +43,7 @@ def hex_ids(prefix: str, values: np.ndarray) -> pa.Array:
     digits = _HEX_PAIRS[x.astype(">u8").view(np.uint8).reshape(n, 8)[:, 2:]]
     buf = np.empty((n, width), dtype=np.uint8)
     buf[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
-    buf[:, len(head):] = digits.view(np.uint8).reshape(n, 12)
+    buf[:, len(head) :] = digits.view(np.uint8).reshape(n, 12)
     offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(buf.tobytes())])
 

@@ -36,13 +36,28 @@ class IncidentSpec:
 INCIDENTS: dict[str, IncidentSpec] = {
     spec.name: spec
     for spec in (
-        IncidentSpec("ios_pay_tracking_outage", 2, 0, "tracking",
-                     "the ios client loses ~95% of its pay_success events; backend orders stay normal"),
-        IncidentSpec("channel_conversion_drop", 3, 4, "business",
-                     "persons of one acquisition channel register and order at half the rate; spend unchanged",
-                     "wechat_ads"),
-        IncidentSpec("kol_viral", 5, 8, "business",
-                     "one KOL post's views, likes and shares jump ~10x; registrations with its tracking code jump"),
+        IncidentSpec(
+            "ios_pay_tracking_outage",
+            2,
+            0,
+            "tracking",
+            "the ios client loses ~95% of its pay_success events; backend orders stay normal",
+        ),
+        IncidentSpec(
+            "channel_conversion_drop",
+            3,
+            4,
+            "business",
+            "persons of one acquisition channel register and order at half the rate; spend unchanged",
+            "wechat_ads",
+        ),
+        IncidentSpec(
+            "kol_viral",
+            5,
+            8,
+            "business",
+            "one KOL post's views, likes and shares jump ~10x; registrations with its tracking code jump",
+        ),
     )
 }
 
@@ -119,13 +134,26 @@ def resolve(items, world: World) -> list[ActiveIncident]:
         end = min(start + spec.duration_days - 1, world.days - 1)
         param = incident.param or spec.default_param
         if incident.name == "ios_pay_tracking_outage":
-            active.append(ActiveIncident(incident.name, start, end, {"platform": "ios", "event_name": "pay_success"},
-                                         spec.expected_cause, {"lost_share": 0.95}))
+            active.append(
+                ActiveIncident(
+                    incident.name,
+                    start,
+                    end,
+                    {"platform": "ios", "event_name": "pay_success"},
+                    spec.expected_cause,
+                    {"lost_share": 0.95},
+                )
+            )
         elif incident.name == "channel_conversion_drop":
             if param not in names.CHANNELS:
-                raise ValueError(f"channel_conversion_drop: unknown channel {param!r}; one of {', '.join(names.CHANNELS)}")
-            active.append(ActiveIncident(incident.name, start, end, {"channel": param}, spec.expected_cause,
-                                         {"conversion_factor": 0.5}))
+                raise ValueError(
+                    f"channel_conversion_drop: unknown channel {param!r}; one of {', '.join(names.CHANNELS)}"
+                )
+            active.append(
+                ActiveIncident(
+                    incident.name, start, end, {"channel": param}, spec.expected_cause, {"conversion_factor": 0.5}
+                )
+            )
         else:
             active.append(_kol_viral(world, start, end, param, spec))
     return active
@@ -139,8 +167,10 @@ def _start_day(incident: Incident, spec: IncidentSpec, world: World) -> int:
         return start
     start = min(max(MIN_HISTORY_DAYS, 2 * world.days // 3) + spec.default_offset, world.days - spec.duration_days)
     if start < MIN_HISTORY_DAYS:
-        raise ValueError(f"{incident.name}: {world.days} days leave no room after {MIN_HISTORY_DAYS} days of "
-                         f"history; generate at least {MIN_HISTORY_DAYS + spec.duration_days} days or give @YYYY-MM-DD")
+        raise ValueError(
+            f"{incident.name}: {world.days} days leave no room after {MIN_HISTORY_DAYS} days of "
+            f"history; generate at least {MIN_HISTORY_DAYS + spec.duration_days} days or give @YYYY-MM-DD"
+        )
     return start
 
 
@@ -166,10 +196,20 @@ def _kol_viral(world: World, start: int, end: int, code: str | None, spec: Incid
     days = np.repeat(np.arange(start, start + len(VIRAL_ARRIVALS), dtype=np.int32), arrivals)
     wake_reserve(world, len(world.catalogue.campaigns) + index, days)
     kol = world.catalogue.kols[post.kol]
-    return ActiveIncident("kol_viral", start, end, {"channel": "kol", "campaign_id": post.campaign_id},
-                          spec.expected_cause,
-                          {"post_id": post.post_id, "kol_id": kol.kol_id, "views_factor": VIRAL_FACTOR,
-                           "extra_visitors": int(arrivals.sum())}, post_index=index)
+    return ActiveIncident(
+        "kol_viral",
+        start,
+        end,
+        {"channel": "kol", "campaign_id": post.campaign_id},
+        spec.expected_cause,
+        {
+            "post_id": post.post_id,
+            "kol_id": kol.kol_id,
+            "views_factor": VIRAL_FACTOR,
+            "extra_visitors": int(arrivals.sum()),
+        },
+        post_index=index,
+    )
 
 
 def effects(active: list[ActiveIncident], day: int) -> DayEffects:

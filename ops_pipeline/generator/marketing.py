@@ -41,19 +41,43 @@ def content_table(world: World, day: int) -> pa.Table:
         clicks = int(rng.binomial(exposures, min(item.ctr * rng.lognormal(0, 0.1), 1.0)))
         reads = None if item.read_rate is None else int(rng.binomial(clicks, item.read_rate))
         engaged = clicks if reads is None else reads
-        rows.append({
-            "date": day_label(world.start, day), "content_id": item.content_id, "platform": item.platform,
-            "title": item.title, "format": item.format,
-            "published_at": timestamp_strings(np.array([item.published_ms]), "shanghai")[0].as_py(),
-            "exposures": str(exposures), "clicks": str(clicks), "reads": None if reads is None else str(reads),
-            "dwell_seconds_total": f"{engaged * item.dwell_seconds * rng.lognormal(0, 0.1):.1f}",
-            "likes": str(rng.binomial(engaged, item.like_rate)),
-            "comments": str(rng.binomial(engaged, item.comment_rate)),
-            "shares": str(rng.binomial(engaged, item.share_rate)),
-            "new_followers": str(rng.binomial(engaged, item.follow_rate)),
-        })
-    return _strings(rows, ["date", "content_id", "platform", "title", "format", "published_at", "exposures", "clicks",
-                           "reads", "dwell_seconds_total", "likes", "comments", "shares", "new_followers"])
+        rows.append(
+            {
+                "date": day_label(world.start, day),
+                "content_id": item.content_id,
+                "platform": item.platform,
+                "title": item.title,
+                "format": item.format,
+                "published_at": timestamp_strings(np.array([item.published_ms]), "shanghai")[0].as_py(),
+                "exposures": str(exposures),
+                "clicks": str(clicks),
+                "reads": None if reads is None else str(reads),
+                "dwell_seconds_total": f"{engaged * item.dwell_seconds * rng.lognormal(0, 0.1):.1f}",
+                "likes": str(rng.binomial(engaged, item.like_rate)),
+                "comments": str(rng.binomial(engaged, item.comment_rate)),
+                "shares": str(rng.binomial(engaged, item.share_rate)),
+                "new_followers": str(rng.binomial(engaged, item.follow_rate)),
+            }
+        )
+    return _strings(
+        rows,
+        [
+            "date",
+            "content_id",
+            "platform",
+            "title",
+            "format",
+            "published_at",
+            "exposures",
+            "clicks",
+            "reads",
+            "dwell_seconds_total",
+            "likes",
+            "comments",
+            "shares",
+            "new_followers",
+        ],
+    )
 
 
 SPEND_COLUMNS = ["date", "channel", "campaign_id", "campaign_name", "impressions", "clicks", "spend"]
@@ -85,17 +109,34 @@ def _spend_row(world: World, index: int, day: int, restate: float = 1.0) -> dict
     clicks = int(round(new[at] * campaign.clicks_per_visitor * rng.lognormal(0, 0.05) * (1 + (restate - 1) / 2)))
     impressions = int(round(clicks / (campaign.ctr * rng.lognormal(0, 0.05))))
     spend = int(round(expected_regs * campaign.cac * rng.lognormal(0, 0.05) * restate * 100))
-    return {"date": day_label(world.start, day), "channel": campaign.channel, "campaign_id": campaign.campaign_id,
-            "campaign_name": campaign.name, "impressions": str(impressions), "clicks": str(clicks),
-            "spend": money_strings(np.array([spend]))[0].as_py()}
+    return {
+        "date": day_label(world.start, day),
+        "channel": campaign.channel,
+        "campaign_id": campaign.campaign_id,
+        "campaign_name": campaign.name,
+        "impressions": str(impressions),
+        "clicks": str(clicks),
+        "spend": money_strings(np.array([spend]))[0].as_py(),
+    }
 
 
-KOL_SCHEMA = pa.schema([
-    ("post_id", pa.string()), ("kol_id", pa.string()), ("kol_name", pa.string()), ("platform", pa.string()),
-    ("followers", pa.int64()), ("published_at", pa.timestamp("ms", tz="UTC")), ("views", pa.int64()),
-    ("likes", pa.int64()), ("comments", pa.int64()), ("shares", pa.int64()), ("fee", pa.float64()),
-    ("campaign_id", pa.string()), ("audience_match", pa.float64()),
-])
+KOL_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("kol_id", pa.string()),
+        ("kol_name", pa.string()),
+        ("platform", pa.string()),
+        ("followers", pa.int64()),
+        ("published_at", pa.timestamp("ms", tz="UTC")),
+        ("views", pa.int64()),
+        ("likes", pa.int64()),
+        ("comments", pa.int64()),
+        ("shares", pa.int64()),
+        ("fee", pa.float64()),
+        ("campaign_id", pa.string()),
+        ("audience_match", pa.float64()),
+    ]
+)
 
 
 def kol_table(world: World, day: int, viral: tuple[int, int] | None) -> pa.Table:
@@ -108,16 +149,25 @@ def kol_table(world: World, day: int, viral: tuple[int, int] | None) -> pa.Table
         kol = world.catalogue.kols[post.kol]
         age = (snapshot_ms - post.published_ms) / DAY_MS
         views = post.total_views * (1 - np.exp(-age / post.tau_days)) * viral_multiplier(i, day, viral)
-        rows.append({
-            "post_id": post.post_id, "kol_id": kol.kol_id, "kol_name": kol.name, "platform": kol.platform,
-            "followers": int(kol.followers * (1 + 0.0005 * day)), "published_at": post.published_ms,
-            "views": int(views), "likes": int(views * post.like_rate), "comments": int(views * post.comment_rate),
-            "shares": int(views * post.share_rate), "fee": post.fee, "campaign_id": post.campaign_id,
-            "audience_match": kol.audience_match,
-        })
+        rows.append(
+            {
+                "post_id": post.post_id,
+                "kol_id": kol.kol_id,
+                "kol_name": kol.name,
+                "platform": kol.platform,
+                "followers": int(kol.followers * (1 + 0.0005 * day)),
+                "published_at": post.published_ms,
+                "views": int(views),
+                "likes": int(views * post.like_rate),
+                "comments": int(views * post.comment_rate),
+                "shares": int(views * post.share_rate),
+                "fee": post.fee,
+                "campaign_id": post.campaign_id,
+                "audience_match": kol.audience_match,
+            }
+        )
     return pa.Table.from_pylist(rows, schema=KOL_SCHEMA)
 
 
 def _strings(rows: list[dict], columns: list[str]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=pa.schema([(c, pa.string()) for c in columns]))
-

@@ -41,8 +41,16 @@ class OrderRows(Columns):
     currency: np.ndarray  # bool: CNY written (else the optional column is null)
 
 
-def new_orders(world: World, rng: np.random.Generator, sessions, order_session: np.ndarray, order_no: np.ndarray,
-               created_ms: np.ndarray, paid_no: np.ndarray, paid_at: np.ndarray) -> OrderRows:
+def new_orders(
+    world: World,
+    rng: np.random.Generator,
+    sessions,
+    order_session: np.ndarray,
+    order_no: np.ndarray,
+    created_ms: np.ndarray,
+    paid_no: np.ndarray,
+    paid_at: np.ndarray,
+) -> OrderRows:
     """One row per order_submit: 'paid' when paid within the session, else 'created'."""
     n = len(order_no)
     paid_ms = np.full(n, -1, dtype=np.int64)
@@ -67,11 +75,19 @@ def new_orders(world: World, rng: np.random.Generator, sessions, order_session: 
     campaign = np.where(own, sessions.campaign[order_session], world.people.campaign[person]).astype(np.int32)
     region = np.where(rng.random(n) < 0.02, -1, world.people.region[person]).astype(np.int16)
     return OrderRows(
-        order=order_no.astype(np.int64), person=person.astype(np.int64), created_ms=created_ms,
-        updated_ms=np.where(is_paid, paid_ms, created_ms), status=np.where(is_paid, S["paid"], S["created"]).astype(np.int8),
-        amount_cents=amount_cents, paid_ms=paid_ms, refunded_ms=np.full(n, -1, dtype=np.int64),
-        refund_cents=np.full(n, -1, dtype=np.int64), channel=channel, campaign=campaign,
-        platform=sessions.platform[order_session].astype(np.int8), region=region,
+        order=order_no.astype(np.int64),
+        person=person.astype(np.int64),
+        created_ms=created_ms,
+        updated_ms=np.where(is_paid, paid_ms, created_ms),
+        status=np.where(is_paid, S["paid"], S["created"]).astype(np.int8),
+        amount_cents=amount_cents,
+        paid_ms=paid_ms,
+        refunded_ms=np.full(n, -1, dtype=np.int64),
+        refund_cents=np.full(n, -1, dtype=np.int64),
+        channel=channel,
+        campaign=campaign,
+        platform=sessions.platform[order_session].astype(np.int8),
+        region=region,
         currency=rng.random(n) >= 0.07,
     )
 

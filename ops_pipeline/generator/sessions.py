@@ -20,8 +20,34 @@ from ops_pipeline.generator.sampling import pick_weighted, systematic
 from ops_pipeline.generator.world import NEVER, World
 
 # Sessions by hour of day, Asia/Shanghai: lunch break and the evening peak.
-HOUR_WEIGHTS = np.array([3.0, 1.8, 1.0, 0.6, 0.5, 0.6, 1.2, 2.5, 3.5, 4.0, 4.5, 5.0,
-                         6.0, 5.5, 4.5, 4.5, 4.5, 5.0, 5.5, 6.5, 8.0, 8.5, 7.5, 5.0])
+HOUR_WEIGHTS = np.array(
+    [
+        3.0,
+        1.8,
+        1.0,
+        0.6,
+        0.5,
+        0.6,
+        1.2,
+        2.5,
+        3.5,
+        4.0,
+        4.5,
+        5.0,
+        6.0,
+        5.5,
+        4.5,
+        4.5,
+        4.5,
+        5.0,
+        5.5,
+        6.5,
+        8.0,
+        8.5,
+        7.5,
+        5.0,
+    ]
+)
 WEEKEND_VISITS = 1.08
 REGISTERED_BOOST, ANONYMOUS_DAMPING = 1.0, 0.35
 VERSION_NULL, VERSION_UNKNOWN = -1, -2
@@ -102,8 +128,18 @@ def sessions_of(world: World, day: int, rng: np.random.Generator, persons: np.nd
     version = np.select([v < 0.01, v < 0.015, v < 0.015 + new_share], [VERSION_NULL, VERSION_UNKNOWN, 1], 0)
     hour = pick_weighted(rng, n, HOUR_WEIGHTS)
     start_s = (hour + rng.random(n)) * 3600.0
-    return Sessions(person.astype(np.int64), slot, platform, channel, campaign, version.astype(np.int8),
-                    start_s, before_s, np.repeat(registers, count) & opening, acquisition)
+    return Sessions(
+        person.astype(np.int64),
+        slot,
+        platform,
+        channel,
+        campaign,
+        version.astype(np.int8),
+        start_s,
+        before_s,
+        np.repeat(registers, count) & opening,
+        acquisition,
+    )
 
 
 def is_app(platform: np.ndarray) -> np.ndarray:

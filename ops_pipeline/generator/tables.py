@@ -16,18 +16,19 @@ import pyarrow.compute as pc
 
 from ops_pipeline.contract import EVENT_NAMES, EVENT_PLATFORMS, ORDER_STATUSES, SOURCES
 from ops_pipeline.generator import names
-from ops_pipeline.generator.days import E, Counters, DayActivity
+from ops_pipeline.generator.clock import DAY_MS, day_start_ms
+from ops_pipeline.generator.days import Counters, DayActivity, E
 from ops_pipeline.generator.ids import hex_ids, int_strings, mix48, money_strings, take, timestamp_strings, with_nulls
 from ops_pipeline.generator.orders import OrderRows
 from ops_pipeline.generator.sampling import pick_weighted
-from ops_pipeline.generator.clock import DAY_MS, day_start_ms
 from ops_pipeline.generator.sessions import HOUR_WEIGHTS, VERSION_UNKNOWN
 from ops_pipeline.generator.world import World
 
 REGION_NAMES = [name for name, _ in names.REGIONS]
 _VERSION_LABELS = [v for p in EVENT_PLATFORMS for v in names.APP_VERSIONS[p]] + ["unknown"]
-_PROPERTY_LABELS = ([json.dumps({"keyword": k}, ensure_ascii=False) for k in names.SEARCH_KEYWORDS]
-                    + [json.dumps({"to": t}) for t in names.SHARE_TARGETS])
+_PROPERTY_LABELS = [json.dumps({"keyword": k}, ensure_ascii=False) for k in names.SEARCH_KEYWORDS] + [
+    json.dumps({"to": t}) for t in names.SHARE_TARGETS
+]
 
 
 def person_user_ids(world: World, persons: np.ndarray) -> pa.Array:
@@ -41,8 +42,9 @@ def events_table(world: World, act: DayActivity, counters: Counters, rng: np.ran
     counters.event += n
     person, slot, platform = s.person[ev.session], s.slot[ev.session], s.platform[ev.session]
     version = s.version[ev.session].astype(np.int64)
-    version_code = np.where(version >= 0, platform * 2 + version,
-                            np.where(version == VERSION_UNKNOWN, len(_VERSION_LABELS) - 1, -1))
+    version_code = np.where(
+        version >= 0, platform * 2 + version, np.where(version == VERSION_UNKNOWN, len(_VERSION_LABELS) - 1, -1)
+    )
     search, share = ev.name == E["search"], ev.name == E["share"]
     prop_code = np.where(search, ev.prop, np.where(share, len(names.SEARCH_KEYWORDS) + ev.prop, -1))
     properties = take(_PROPERTY_LABELS, prop_code)
@@ -105,8 +107,9 @@ def users_table(world: World, persons: np.ndarray, registered_ms: np.ndarray, rn
     domain = pick_weighted(rng, n, np.array([w for _, w in names.EMAIL_DOMAINS], dtype=float))
     qq = np.array([d for d, _ in names.EMAIL_DOMAINS])[domain] == "qq.com"
     # QQ mail addresses are the QQ number; other mailboxes a pinyin name and digits.
-    named = pc.binary_join_element_wise(take(names.PINYIN, rng.integers(0, len(names.PINYIN), n)),
-                                        int_strings(rng.integers(1, 9999, n)), "")
+    named = pc.binary_join_element_wise(
+        take(names.PINYIN, rng.integers(0, len(names.PINYIN), n)), int_strings(rng.integers(1, 9999, n)), ""
+    )
     local = pc.if_else(pa.array(qq), int_strings(rng.integers(10**5, 3 * 10**9, n)), named)
     email = pc.binary_join_element_wise(local, take([d for d, _ in names.EMAIL_DOMAINS], domain), "@")
     columns = {

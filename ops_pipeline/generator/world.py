@@ -100,21 +100,42 @@ def _population(rng: np.random.Generator, start: date, days: int, users: int, ca
     two = rng.random(size) < 0.05
     # A second device is mostly the web or the mini program, sometimes the other phone OS.
     offset = pick_weighted(rng, size, np.array([0.2, 0.5, 0.3]))  # other app, web, mini program
-    other_app = np.where(platform == EVENT_PLATFORMS.index("ios"), EVENT_PLATFORMS.index("android"),
-                         EVENT_PLATFORMS.index("ios"))
-    choice = np.select([offset == 0, offset == 1], [other_app, EVENT_PLATFORMS.index("web")],
-                       EVENT_PLATFORMS.index("mini_program"))
+    other_app = np.where(
+        platform == EVENT_PLATFORMS.index("ios"), EVENT_PLATFORMS.index("android"), EVENT_PLATFORMS.index("ios")
+    )
+    choice = np.select(
+        [offset == 0, offset == 1], [other_app, EVENT_PLATFORMS.index("web")], EVENT_PLATFORMS.index("mini_program")
+    )
     choice = np.where(choice == platform, EVENT_PLATFORMS.index("web"), choice)
     second[two] = choice[two]
     region = pick_weighted(rng, size, np.array([w for _, w in names.REGIONS], dtype=float)).astype(np.int16)
     activity = np.exp(rng.normal(0, 0.7, size) - 0.7**2 / 2).astype(np.float32)
     buying = np.exp(rng.normal(0, 0.35, size) - 0.35**2 / 2).astype(np.float32)
-    return Population(users, platform, second, region, channel, campaign, first_day, delay, will,
-                      reg_day, activity, buying, density / density.sum() * users)
+    return Population(
+        users,
+        platform,
+        second,
+        region,
+        channel,
+        campaign,
+        first_day,
+        delay,
+        will,
+        reg_day,
+        activity,
+        buying,
+        density / density.sum() * users,
+    )
 
 
-def _assign_kol_posts(rng: np.random.Generator, cat: Catalogue, first_day: np.ndarray, channel: np.ndarray,
-                      campaign: np.ndarray, days: int) -> None:
+def _assign_kol_posts(
+    rng: np.random.Generator,
+    cat: Catalogue,
+    first_day: np.ndarray,
+    channel: np.ndarray,
+    campaign: np.ndarray,
+    days: int,
+) -> None:
     """KOL-acquired persons carry the tracking code of a fresh post; no fresh post -> organic."""
     kol = names.CHANNELS.index("kol")
     base = len(cat.campaigns)
@@ -123,7 +144,7 @@ def _assign_kol_posts(rng: np.random.Generator, cat: Catalogue, first_day: np.nd
     span = np.arange(-HISTORY_DAYS, days + 1)
     bounds = np.searchsorted(first_day, span)  # first_day is sorted
     for i, day in enumerate(span[:-1]):
-        members = bounds[i] + np.nonzero(channel[bounds[i]:bounds[i + 1]] == kol)[0]
+        members = bounds[i] + np.nonzero(channel[bounds[i] : bounds[i + 1]] == kol)[0]
         age = day - publish
         fresh = (age >= 0) & (age < KOL_MEMORY_DAYS)
         if not fresh.any():
@@ -133,8 +154,9 @@ def _assign_kol_posts(rng: np.random.Generator, cat: Catalogue, first_day: np.nd
         campaign[members] = base + pick_weighted(rng, len(members), weights)
 
 
-def _registration_days(rng: np.random.Generator, first_day: np.ndarray, will: np.ndarray,
-                       delay: np.ndarray) -> np.ndarray:
+def _registration_days(
+    rng: np.random.Generator, first_day: np.ndarray, will: np.ndarray, delay: np.ndarray
+) -> np.ndarray:
     """first visit + delay, evened out so each day's sign-ups follow their expected count.
 
     Independent delays would make daily sign-ups wobble like a Poisson count (+-20%

@@ -33,8 +33,9 @@ class LandingWriter:
         self.files: dict[str, int] = {}  # relative path -> rows
         self.variants: dict[str, list[str]] = {}  # relative path -> quirks
 
-    def write(self, source: str, day: str, table: pa.Table, fmt: str, suffix: str = "", *,
-              quirks: tuple[str, ...] = ()) -> str:
+    def write(
+        self, source: str, day: str, table: pa.Table, fmt: str, suffix: str = "", *, quirks: tuple[str, ...] = ()
+    ) -> str:
         relative = f"{source}/{day}{suffix}.{fmt}"
         path = self.out_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)

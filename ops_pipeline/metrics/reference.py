@@ -1,7 +1,7 @@
 """The metric reference of docs/metrics.md, generated from the registry.
 
-    python -m ops_pipeline.metrics.reference          # rewrite the section of docs/metrics.md
-    python -m ops_pipeline.metrics.reference --check  # exit 1 when it is out of date
+python -m ops_pipeline.metrics.reference          # rewrite the section of docs/metrics.md
+python -m ops_pipeline.metrics.reference --check  # exit 1 when it is out of date
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 from ops_pipeline.metrics.registry import Metric, load_registry
 from ops_pipeline.settings import PROJECT_ROOT
@@ -44,8 +43,10 @@ def _row(metric: Metric) -> str:
     if metric.kind == "ratio":
         definition = f"`{metric.numerator}` / `{metric.denominator}`. {definition}".strip()
     slices = ", ".join(metric.dimensions) or "none"
-    return (f"| `{metric.name}` | {metric.display_name} | {metric.kind} | {_cell(definition)} | {slices} "
-            f"| {metric.format} | {metric.good_direction} |")
+    return (
+        f"| `{metric.name}` | {metric.display_name} | {metric.kind} | {_cell(definition)} | {slices} "
+        f"| {metric.format} | {metric.good_direction} |"
+    )
 
 
 def _cell(text: str) -> str:

@@ -113,7 +113,9 @@ def _metric(path: Path, entry: Mapping, entries: Mapping[str, tuple[Path, Mappin
     return metric
 
 
-def _kind(where: str, type_: object, params: Mapping, meta: Mapping, entries: Mapping) -> tuple[str, str | None, str | None]:
+def _kind(
+    where: str, type_: object, params: Mapping, meta: Mapping, entries: Mapping
+) -> tuple[str, str | None, str | None]:
     if type_ == "simple":
         if not params.get("measure"):
             raise RegistryError(f"{where}: a simple metric needs type_params.measure")

@@ -6,7 +6,7 @@ import math
 import re
 import string
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ops_pipeline.contract import EVENT_NAMES, EVENT_PLATFORMS, RAW_META_COLUMNS, SOURCES
@@ -24,7 +24,7 @@ class RunWindow:
     end: date
     timezone: str = "Asia/Shanghai"
     lookback_days: int = field(default_factory=dbt_lookback_days)
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def window_start(self) -> date:
@@ -44,7 +44,7 @@ def runtime_params(window: RunWindow, suite_params: dict) -> dict[str, Any]:
         "end": window.end,
         "window_start": window.window_start,
         # a business date starts up to 14 hours before its UTC date: a safe lower bound on event_time
-        "window_start_utc": datetime.combine(window.window_start - timedelta(days=1), time(), timezone.utc),
+        "window_start_utc": datetime.combine(window.window_start - timedelta(days=1), time(), UTC),
         "lookback_days": window.lookback_days,
         "timezone": window.timezone,
         "now": window.now,
@@ -65,7 +65,7 @@ def sql_literal(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, datetime):
-        return f"timestamptz '{value.astimezone(timezone.utc).isoformat()}'"
+        return f"timestamptz '{value.astimezone(UTC).isoformat()}'"
     if isinstance(value, date):
         return f"date '{value.isoformat()}'"
     if isinstance(value, (list, tuple, set)):

@@ -55,8 +55,7 @@ def failed_check_lines(instance, run_id: str) -> list[str]:
 def failed_check_lines_from_events(events: Iterable) -> list[str]:
     """The same from DagsterEvents, e.g. ExecuteInProcessResult.all_events."""
     return check_lines(
-        event.event_specific_data for event in events
-        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        event.event_specific_data for event in events if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
     )
 
 

@@ -61,15 +61,18 @@ class CheckResult:
         failed = [e for e in self.expectations if not e.success]
         if not failed:
             count = len(self.expectations)
-            return (f"{count} expectation{'s' if count > 1 else ''} passed on {self.rows_checked:,} "
-                    f"row{'s' if self.rows_checked != 1 else ''} ({self.window.label})")
+            return (
+                f"{count} expectation{'s' if count > 1 else ''} passed on {self.rows_checked:,} "
+                f"row{'s' if self.rows_checked != 1 else ''} ({self.window.label})"
+            )
         first = failed[0].messages[0] if failed[0].messages else failed[0].expectation
         more = len(self.lines) - 1
         return first + (f" (and {more} more)" if more > 0 else "")
 
 
-def expectation_result(suite: Suite, expectation: Expectation, kwargs: dict, raw: Any,
-                       params: dict) -> ExpectationResult:
+def expectation_result(
+    suite: Suite, expectation: Expectation, kwargs: dict, raw: Any, params: dict
+) -> ExpectationResult:
     """Words from one GE ExpectationValidationResult (raw)."""
     result = dict(raw.result or {})
     error = _error(raw.exception_info)
@@ -98,9 +101,18 @@ def expectation_result(suite: Suite, expectation: Expectation, kwargs: dict, raw
 def failed_to_run(suite: Suite, error: Exception | str) -> list[ExpectationResult]:
     text = _first_line(str(error))
     return [
-        ExpectationResult(suite.name, e.asset, suite.check, e.type, _columns(e.kwargs), False,
-                          observed="not evaluated", expected=_expected(e.type, e.kwargs), error=text,
-                          messages=[f"{suite.name}: could not be evaluated: {text}"])
+        ExpectationResult(
+            suite.name,
+            e.asset,
+            suite.check,
+            e.type,
+            _columns(e.kwargs),
+            False,
+            observed="not evaluated",
+            expected=_expected(e.type, e.kwargs),
+            error=text,
+            messages=[f"{suite.name}: could not be evaluated: {text}"],
+        )
         for e in suite.expectations
     ]
 
@@ -109,7 +121,8 @@ def _messages(expectation: Expectation, outcome: ExpectationResult, result: dict
     if outcome.error:
         return [f"{outcome.suite} {expectation.type} on {outcome.column}: could not be evaluated: {outcome.error}"]
     template = expectation.message or (
-        f"{expectation.type} on {outcome.column}: {{observed}}, expected {outcome.expected}")
+        f"{expectation.type} on {outcome.column}: {{observed}}, expected {outcome.expected}"
+    )
     if outcome.examples:
         lines = [render_message(template, {**params, **row}) for row in outcome.examples]
         lines = list(dict.fromkeys(lines))
@@ -118,8 +131,12 @@ def _messages(expectation: Expectation, outcome: ExpectationResult, result: dict
             lines.append(f"... and {rest:,} more rows like these ({outcome.column}: {outcome.observed})")
         return lines
     details = (result.get("details") or {}).get("mismatched") or {}
-    values = {**params, "observed": outcome.observed, "missing": details.get("missing") or "none",
-              "unexpected": details.get("unexpected") or "none"}
+    values = {
+        **params,
+        "observed": outcome.observed,
+        "missing": details.get("missing") or "none",
+        "unexpected": details.get("unexpected") or "none",
+    }
     return [render_message(template, values)]
 
 

@@ -67,11 +67,14 @@ def _ge(docs_dir: Path | None) -> _GE:
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         if docs_dir is not None:
-            context.add_data_docs_site(DOCS_SITE, {
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            })
+            context.add_data_docs_site(
+                DOCS_SITE,
+                {
+                    "class_name": "SiteBuilder",
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
         _state[key] = _GE(context, docs_dir, itertools.count(1))
     return _state[key]
 
@@ -82,11 +85,13 @@ def _datasource(ge: _GE, warehouse: Path):
         return ge.context.data_sources.get(name)
     except (KeyError, ValueError, LookupError):
         return ge.context.data_sources.add_sql(
-            name=name, connection_string=engine.connection_string(warehouse), kwargs=engine.engine_kwargs())
+            name=name, connection_string=engine.connection_string(warehouse), kwargs=engine.engine_kwargs()
+        )
 
 
-def run_suites(suites: list[Suite], warehouse: str | Path, window: RunWindow,
-               docs_dir: Path | None = None, build_docs: bool = True) -> list[CheckResult]:
+def run_suites(
+    suites: list[Suite], warehouse: str | Path, window: RunWindow, docs_dir: Path | None = None, build_docs: bool = True
+) -> list[CheckResult]:
     """Validate every suite for the window; one CheckResult per (asset, check)."""
     import great_expectations as gx
 
@@ -116,8 +121,18 @@ def run_suites(suites: list[Suite], warehouse: str | Path, window: RunWindow,
     checks = []
     for suite in suites:
         for key in suite.check_keys:
-            checks.append(CheckResult(key[0], key[1], suite.blocking, suite.description, window,
-                                      by_check[key], round(seconds[key], 3), docs))
+            checks.append(
+                CheckResult(
+                    key[0],
+                    key[1],
+                    suite.blocking,
+                    suite.description,
+                    window,
+                    by_check[key],
+                    round(seconds[key], 3),
+                    docs,
+                )
+            )
     return checks
 
 
@@ -134,25 +149,37 @@ def _run_suite(gx, ge: _GE, datasource, sql_engine, suite: Suite, window: RunWin
             connection.exec_driver_sql(f"create temp {kind} {table} as {suite.render_batch(window)}")
         asset = datasource.add_query_asset(name=f"{suite.name}__{number}", query=engine.batch_query(table))
         batch_definition = asset.add_batch_definition_whole_table("run window")
-        gx_suite = ge.context.suites.add_or_update(gx.ExpectationSuite(
-            name=suite.name,
-            expectations=[getattr(gx.expectations, e.class_name)(**kwargs)
-                          for e, kwargs in zip(suite.expectations, kwargs_list)],
-            meta={"check": suite.check, "asset": suite.asset, "blocking": suite.blocking,
-                  "description": suite.description},
-        ))
+        gx_suite = ge.context.suites.add_or_update(
+            gx.ExpectationSuite(
+                name=suite.name,
+                expectations=[
+                    getattr(gx.expectations, e.class_name)(**kwargs)
+                    for e, kwargs in zip(suite.expectations, kwargs_list)
+                ],
+                meta={
+                    "check": suite.check,
+                    "asset": suite.asset,
+                    "blocking": suite.blocking,
+                    "description": suite.description,
+                },
+            )
+        )
         validation = ge.context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{suite.name}__{number}", data=batch_definition, suite=gx_suite))
+            gx.ValidationDefinition(name=f"{suite.name}__{number}", data=batch_definition, suite=gx_suite)
+        )
         result_format = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
         if suite.where:
             result_format["unexpected_index_column_names"] = list(suite.where)
-        checkpoint = ge.context.checkpoints.add(gx.Checkpoint(
-            name=f"{suite.name}__{number}", validation_definitions=[validation], result_format=result_format))
+        checkpoint = ge.context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{suite.name}__{number}", validation_definitions=[validation], result_format=result_format
+            )
+        )
         run = checkpoint.run()
     except Exception as error:  # a broken query or table: the check fails and says why
         log.warning("suite %s could not run: %s", suite.name, error)
         return failed_to_run(suite, error), None
-    (result_id, suite_result), = run.run_results.items()
+    ((result_id, suite_result),) = run.run_results.items()
     raw_by_id = {raw.expectation_config.id: raw for raw in suite_result.results}
     outcomes = [
         expectation_result(suite, expectation, kwargs, raw_by_id[gx_expectation.id], params)

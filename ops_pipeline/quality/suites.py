@@ -21,8 +21,19 @@ from ops_pipeline.quality.params import RunWindow, SqlFormatter, runtime_params
 from ops_pipeline.settings import PROJECT_ROOT
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
-SUITE_KEYS = {"check", "asset", "blocking", "description", "for_each", "params", "batch", "builder",
-              "materialize", "where", "expectations"}
+SUITE_KEYS = {
+    "check",
+    "asset",
+    "blocking",
+    "description",
+    "for_each",
+    "params",
+    "batch",
+    "builder",
+    "materialize",
+    "where",
+    "expectations",
+}
 EXPECTATION_KEYS = {"expectation", "kwargs", "message", "asset"}
 
 
@@ -120,7 +131,7 @@ def _for_each_items(path: Path, for_each) -> list[dict]:
     if for_each is None:
         return [{}]
     if isinstance(for_each, dict) and len(for_each) == 1:
-        (name, values), = for_each.items()
+        ((name, values),) = for_each.items()
         return [{name: value} for value in values]
     if isinstance(for_each, list) and all(isinstance(item, dict) and item for item in for_each):
         return for_each
@@ -134,15 +145,19 @@ def _suite(path: Path, spec: dict, item: dict) -> Suite:
     expectations = []
     for index, entry in enumerate(spec["expectations"]):
         if not isinstance(entry, dict) or "expectation" not in entry or set(entry) - EXPECTATION_KEYS:
-            raise SuiteError(f"{path.name}: expectation {index + 1} needs 'expectation' and only {sorted(EXPECTATION_KEYS)}")
+            raise SuiteError(
+                f"{path.name}: expectation {index + 1} needs 'expectation' and only {sorted(EXPECTATION_KEYS)}"
+            )
         if not re.fullmatch(r"expect_[a-z0-9_]+|unexpected_rows_expectation", entry["expectation"]):
             raise SuiteError(f"{path.name}: {entry['expectation']!r} is not an expectation type")
-        expectations.append(Expectation(
-            type=entry["expectation"],
-            kwargs=dict(entry.get("kwargs") or {}),
-            message=entry.get("message") or "",
-            asset=_fill(entry.get("asset", asset), params, path),
-        ))
+        expectations.append(
+            Expectation(
+                type=entry["expectation"],
+                kwargs=dict(entry.get("kwargs") or {}),
+                message=entry.get("message") or "",
+                asset=_fill(entry.get("asset", asset), params, path),
+            )
+        )
     return Suite(
         name=f"{path.stem}{suffix}",
         check=spec["check"],
