@@ -17,9 +17,13 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 
+from ops_pipeline.alerts.evaluation import evaluate_monitors
+from ops_pipeline.alerts.monitors import parse_monitors
+from ops_pipeline.alerts.series import COLUMNS, MetricStore
 from ops_pipeline.metrics import RegistryError, load_registry
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -171,6 +175,15 @@ def test_a_new_ratio_metric_is_one_registry_entry(tmp_path):
     company, douyin = by_slice["all", "all"], by_slice["channel", "douyin_ads"]
     assert (company["numerator"], company["denominator"], company["value"]) == (50, 800, 50 / 800)
     assert (douyin["numerator"], douyin["denominator"], douyin["value"]) == (0, 300, 0)
+
+    # monitorable: a monitor names it, and the evaluation reads its series like any other metric's
+    (monitor,) = parse_monitors({"monitors": [{"metric": "refund_rate", "dimension": "channel"}]},
+                                registry=load_registry(project))
+    assert monitor.label == "退款率 Refund rate" and monitor.drill_down == ("channel",)
+    store = MetricStore.from_frame(pd.DataFrame(rows, columns=COLUMNS))
+    (evaluation,) = evaluate_monitors(store, [monitor], [date(2026, 11, 1)])
+    assert (evaluation.dimension_value, evaluation.detection.value) == ("douyin_ads", 0)
+    assert not evaluation.fired and "history" in evaluation.detection.reason
 
     metric = load_registry(project)["refund_rate"]
     assert (metric.kind, metric.numerator, metric.denominator, metric.dimensions) == (
