@@ -81,8 +81,15 @@ slices as (
 
 ),
 
+company_and_slices as (
+
+    select * from company
+    union all
+    select * from slices
+
+),
+
 final as (
-    {%- for part in ['company', 'slices'] %}
 
     select
         date,
@@ -94,12 +101,7 @@ final as (
         cast(funnel_entrants as double precision) as funnel_entrants,
         cast(funnel_completers as double precision) as funnel_completers
 
-    from {{ part }}
-    {%- if not loop.last %}
-
-    union all
-    {%- endif %}
-    {%- endfor %}
+    from company_and_slices
 
 )
 

@@ -50,6 +50,14 @@ slices as (
 
 ),
 
+company_and_slices as (
+
+    select * from company
+    union all
+    select * from slices
+
+),
+
 final as (
 
     select
@@ -58,17 +66,7 @@ final as (
         cast(dimension_value as {{ dbt.type_string() }}) as dimension_value,
         cast(new_users as double precision) as new_users
 
-    from company
-
-    union all
-
-    select
-        date,
-        cast(dimension as {{ dbt.type_string() }}) as dimension,
-        cast(dimension_value as {{ dbt.type_string() }}) as dimension_value,
-        cast(new_users as double precision) as new_users
-
-    from slices
+    from company_and_slices
 
 )
 

@@ -187,6 +187,14 @@ company as (
 
 ),
 
+company_and_slices as (
+
+    select * from company
+    union all
+    select * from slices
+
+),
+
 final as (
 
     select
@@ -198,20 +206,7 @@ final as (
         {%- for measure in order_measures %}
         cast({{ measure }} as double precision) as {{ measure }}{% if not loop.last %},{% endif %}{% endfor %}
 
-    from company
-
-    union all
-
-    select
-        date,
-        cast(dimension as {{ dbt.type_string() }}) as dimension,
-        cast(dimension_value as {{ dbt.type_string() }}) as dimension_value,
-        cast(dau as double precision) as dau,
-        cast(paying_users as double precision) as paying_users,
-        {%- for measure in order_measures %}
-        cast({{ measure }} as double precision) as {{ measure }}{% if not loop.last %},{% endif %}{% endfor %}
-
-    from slices
+    from company_and_slices
 
 )
 
