@@ -142,7 +142,8 @@ SOURCES: dict[str, Source] = {
     )
 }
 
-# Columns that hold personal data: hashed with a salt in staging, never shown in clear past raw.
+# Columns that hold personal data: replaced by salted SHA-256 hashes at ingestion, so raw.users and the
+# quarantine never hold them in clear.
 PERSONAL_COLUMNS = {"users": ("phone", "email")}
 
 # Metadata columns ingestion adds to every raw table.

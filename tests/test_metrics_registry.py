@@ -177,8 +177,9 @@ def test_a_new_ratio_metric_is_one_registry_entry(tmp_path):
     assert (douyin["numerator"], douyin["denominator"], douyin["value"]) == (0, 300, 0)
 
     # monitorable: a monitor names it, and the evaluation reads its series like any other metric's
-    (monitor,) = parse_monitors({"monitors": [{"metric": "refund_rate", "dimension": "channel"}]},
-                                registry=load_registry(project))
+    (monitor,) = parse_monitors(
+        {"monitors": [{"metric": "refund_rate", "dimension": "channel"}]}, registry=load_registry(project)
+    )
     assert monitor.label == "退款率 Refund rate" and monitor.drill_down == ("channel",)
     store = MetricStore.from_frame(pd.DataFrame(rows, columns=COLUMNS))
     (evaluation,) = evaluate_monitors(store, [monitor], [date(2026, 11, 1)])
