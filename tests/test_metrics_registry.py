@@ -8,7 +8,6 @@ semantic models read (and kpi_daily, the reporting dates), then the real dbt mod
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from ops_pipeline.alerts.evaluation import evaluate_monitors
 from ops_pipeline.alerts.monitors import parse_monitors
 from ops_pipeline.alerts.series import COLUMNS, MetricStore
 from ops_pipeline.metrics import RegistryError, load_registry
+from tests.table_compare import dbt_executable, same_value
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "metrics_daily_cases.yml").read_text(encoding="utf-8"))
@@ -87,9 +87,8 @@ def _load_inputs(warehouse: Path, project_dir: Path) -> None:
 
 
 def _build_metrics_daily(project_dir: Path, warehouse: Path, work: Path) -> list[dict]:
-    dbt = Path(sys.executable).with_name("dbt")
     command = [
-        str(dbt if dbt.exists() else shutil.which("dbt")),
+        dbt_executable(),
         "run",
         "--select",
         "metrics_daily",
@@ -119,12 +118,6 @@ def _key(row: dict) -> tuple:
     return tuple(str(row[k]) for k in KEY)
 
 
-def _same(expected, actual) -> bool:
-    if expected is None or actual is None:
-        return expected is None and actual is None
-    return math.isclose(float(expected), float(actual), rel_tol=1e-12, abs_tol=1e-15)
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> list[dict]:
     work = tmp_path_factory.mktemp("metrics_daily_cases")
@@ -147,7 +140,7 @@ def test_metrics_daily_holds_the_hand_computed_rows(built, case):
     wrong = [
         (key, {c: (expected[key][c], actual[key][c]) for c in ("value", "numerator", "denominator")})
         for key in sorted(expected)
-        if not all(_same(expected[key][c], actual[key][c]) for c in ("value", "numerator", "denominator"))
+        if not all(same_value(expected[key][c], actual[key][c]) for c in ("value", "numerator", "denominator"))
     ]
     assert not wrong, "rows differ (expected, actual):\n" + "\n".join(map(str, wrong))
 
@@ -229,7 +222,7 @@ def test_kpi_daily_ratios_are_the_registry_ratios(generated_run):
                 [metric],
             ).fetchall()
             assert len(pairs) == conn.execute("select count(*) from marts.kpi_daily").fetchone()[0]
-            assert all(_same(kpi, value) for kpi, value in pairs), metric
+            assert all(same_value(kpi, value) for kpi, value in pairs), metric
     finally:
         conn.close()
 
@@ -244,9 +237,8 @@ def test_metricflow_serves_the_same_registry(generated_run, tmp_path):
     served = tmp_path / "served.csv"
     metrics = ["dau", "paid_gmv", "pay_rate", "roas", "tracking_completeness", "visit_to_pay", "new_users", "events"]
 
-    dbt = Path(sys.executable).with_name("dbt")
     parse = subprocess.run(
-        [str(dbt), "parse", "--quiet"], cwd=project, env=env, capture_output=True, text=True, timeout=300
+        [dbt_executable(), "parse", "--quiet"], cwd=project, env=env, capture_output=True, text=True, timeout=300
     )
     assert parse.returncode == 0, parse.stdout[-3000:]
     validation = subprocess.run(
@@ -301,5 +293,5 @@ def test_metricflow_serves_the_same_registry(generated_run, tmp_path):
         mf_values = {(str(d), dim, value): (float(v) if v not in (None, "") else None) for d, dim, value, v in mf_rows}
         common = table.keys() & mf_values.keys()
         assert len(common) >= 0.9 * len(table), f"{metric}: MetricFlow has {len(common)} of {len(table)} rows"
-        wrong = [key for key in common if not _same(table[key], mf_values[key])]
+        wrong = [key for key in common if not same_value(table[key], mf_values[key])]
         assert not wrong, f"{metric}: MetricFlow and metrics_daily differ on {wrong[:5]}"

@@ -5,9 +5,7 @@
     executes (the graph is empty while it parses).
 
     metric_registry() -> {name: {name, kind, column | numerator + denominator,
-                                  relation, dimensions, published, ...}}
-    metric_ratio('pay_rate') -> safe_divide(paying_users, dau): a ratio's
-        formula over its measure columns, for tables that hold them (kpi_daily)
+                                  table, dimensions, published, ...}}
     metrics_daily(inputs, reporting_dates) -> the SQL of marts.metrics_daily
 #}
 
@@ -18,7 +16,7 @@
             {%- do measures.update({measure.name: {
                 'column': measure.expr or measure.name,
                 'semantic_model': semantic_model.name,
-                'relation': semantic_model.node_relation.relation_name,
+                'table': semantic_model.node_relation.alias,
             }}) -%}
         {%- endfor -%}
     {%- endfor -%}
@@ -33,7 +31,7 @@
             'column': measure.column,
             'fill_nulls_with': metric.type_params.measure.fill_nulls_with,
             'semantic_model': measure.semantic_model,
-            'relation': measure.relation,
+            'table': measure.table,
         }}) -%}
     {%- endfor -%}
 
@@ -60,7 +58,7 @@
                 {{ exceptions.raise_compiler_error("ratio metric " ~ metric.name ~ ": numerator and denominator come from different semantic models (" ~ inputs[0].semantic_model ~ ", " ~ inputs[1].semantic_model ~ ")") }}
             {%- endif -%}
             {%- do entry.update({'kind': 'ratio', 'numerator': inputs[0], 'denominator': inputs[1],
-                                 'semantic_model': inputs[0].semantic_model, 'relation': inputs[0].relation}) -%}
+                                 'semantic_model': inputs[0].semantic_model, 'table': inputs[0].table}) -%}
         {%- else -%}
             {{ exceptions.raise_compiler_error("metric " ~ metric.name ~ ": type " ~ metric.type ~ " is not supported by metrics_daily (simple or ratio)") }}
         {%- endif -%}
@@ -68,16 +66,6 @@
     {%- endfor -%}
     {{ return(registry) }}
 {% endmacro %}
-
-
-{% macro metric_ratio(name) -%}
-    {%- if not execute -%}{{ return('null') }}{%- endif -%}
-    {%- set metric = metric_registry().get(name) -%}
-    {%- if metric is none or metric.kind != 'ratio' -%}
-        {{ exceptions.raise_compiler_error("metric_ratio: " ~ name ~ " is not a ratio metric of the registry") }}
-    {%- endif -%}
-    {{ return(safe_divide(metric.numerator.column, metric.denominator.column)) }}
-{%- endmacro %}
 
 
 {#
@@ -106,16 +94,13 @@
 #}
 {% macro metrics_daily(inputs, reporting_dates) %}
     {%- if not execute -%}{{ return('select 1 as date') }}{%- endif -%}
-    {#- the inputs by table name: a ref() renders as the table, or as a CTE in a unit test -#}
     {%- set relations = {} -%}
     {%- for input in inputs -%}
-        {%- set rendered = input | string -%}
-        {%- set table = rendered.split('.')[-1] | replace('"', '') | replace('__dbt__cte__', '') -%}
-        {%- do relations.update({table: rendered}) -%}
+        {%- do relations.update({input.identifier: input}) -%}
     {%- endfor -%}
     {%- set published = [] -%}
     {%- for metric in metric_registry().values() if metric.published -%}
-        {%- set table = metric.relation.split('.')[-1] | replace('"', '') -%}
+        {%- set table = metric.table -%}
         {%- if table not in relations -%}
             {{ exceptions.raise_compiler_error("metrics_daily: metric " ~ metric.name ~ " reads " ~ table ~ ", which is not among the inputs of metrics_daily.sql: add its ref()") }}
         {%- endif -%}
