@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint ui bench lock clean
+.PHONY: install demo test lint ui bench docs lock clean
 
 install: $(STAMP)
 
@@ -34,6 +34,15 @@ ui: install
 
 bench: install
 	$(BIN)/ops-pipeline bench
+
+# dbt docs (models, columns, tests, lineage, and the tables as built) of the warehouse
+# OPS_WAREHOUSE (default data/warehouse.duckdb) on http://127.0.0.1:$DOCS_PORT (default 8080).
+# Built into dbt_project/target/docs, apart from the manifest Dagster loads.
+docs: install
+	@warehouse="$(abspath $(or $(OPS_WAREHOUSE),data/warehouse.duckdb))"; \
+	test -f "$$warehouse" || { echo "no warehouse at $$warehouse: run make demo first"; exit 1; }; \
+	cd dbt_project && OPS_WAREHOUSE="$$warehouse" ../$(BIN)/dbt docs generate --profiles-dir . --target-path target/docs \
+		&& ../$(BIN)/dbt docs serve --profiles-dir . --target-path target/docs --port $${DOCS_PORT:-8080} --no-browser
 
 lock:
 	$(BIN)/pip freeze --exclude-editable > requirements.lock

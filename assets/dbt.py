@@ -6,7 +6,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MetadataValue, Output
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 from dagster_duckdb import DuckDBResource
 
@@ -40,17 +48,38 @@ PREVIEWS = {
 }
 
 
+def column_schema(conn, schema: str, name: str, described: TableSchema | None) -> TableSchema | None:
+    """The columns of schema.name as DuckDB has them (name, type, in order), each with its
+    description in `described` (the dbt model's columns, as dagster-dbt read them from the manifest)."""
+    descriptions = {column.name: column.description for column in described.columns} if described else {}
+    columns = conn.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? order by column_index",
+        [schema, name],
+    ).fetchall()
+    if not columns:
+        return None
+    return TableSchema(
+        columns=[TableColumn(column, data_type, description=descriptions.get(column)) for column, data_type in columns]
+    )
+
+
 def with_table_metadata(context: AssetExecutionContext, outputs: list[Output], conn) -> Iterator[Output]:
-    """The model outputs with dagster/row_count on every built table, and a preview on the headline marts."""
+    """The model outputs with dagster/row_count on every built table, dagster/column_schema (DuckDB's
+    column types and the dbt descriptions) on every built relation, and a preview on the headline marts."""
     tables = {
         (schema, name)
         for schema, name in conn.execute("select schema_name, table_name from duckdb_tables()").fetchall()
     }
     for output in outputs:
-        schema, name = context.asset_key_for_output(output.output_name).path[-2:]
+        key = context.asset_key_for_output(output.output_name)
+        schema, name = key.path[-2:]
         metadata = dict(output.metadata)
         if (schema, name) in tables:
             metadata["dagster/row_count"] = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+        described = context.assets_def.specs_by_key[key].metadata.get("dagster/column_schema")
+        if columns := column_schema(conn, schema, name, described):
+            metadata["dagster/column_schema"] = columns
         if name in PREVIEWS and (schema, name) in tables:
             preview = conn.execute(PREVIEWS[name]).df()
             metadata["preview"] = MetadataValue.md(preview.to_markdown(index=False, floatfmt=".4g"))
@@ -127,7 +156,9 @@ def build_dbt_assets() -> AssetsDefinition:
         invocation = dbt.cli_with_env(["build", "--exclude-resource-type", "unit_test"], dbt_env, context=context)
         # Test results (asset checks) go to Dagster's event log as dbt reports them, while it
         # works. DuckDB has one writer, so the model outputs wait for dbt to release the
-        # warehouse, and then carry the row counts.
+        # warehouse, and then carry the row counts and column types. (dagster-dbt's own
+        # fetch_row_counts / fetch_column_metadata would need dbt's in-process adapter, which
+        # holds the warehouse open with another configuration than this process's connections.)
         outputs = []
         for event in invocation.stream():
             if isinstance(event, Output):

@@ -1,5 +1,8 @@
 -- activity_daily has exactly one row per date from the first landing day to
 -- the last complete date: no gap, no duplicate, no date outside the span.
+-- In Dagster, a check of activity_daily (it reads int_business_dates_spanned too).
+{{ config(meta={'dagster': {'ref': {'name': 'activity_daily'}}}) }}
+
 with
 
 activity as (

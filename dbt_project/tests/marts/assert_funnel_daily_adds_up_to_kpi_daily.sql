@@ -1,6 +1,9 @@
 -- The slices of funnel_daily add up to kpi_daily's visit_to_pay numerator
 -- (persons at the last step) and denominator (persons at step 1) on every
 -- date of kpi_daily.
+-- In Dagster, a check of kpi_daily, which takes its funnel totals from funnel_daily.
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_daily'}}}) }}
+
 with
 
 funnel as (

@@ -1,5 +1,8 @@
 -- The slices of revenue_daily add up to kpi_daily's totals on every date of
 -- kpi_daily (money compared to a cent's millionth, floating point sums).
+-- In Dagster, a check of kpi_daily, which takes its order totals from revenue_daily.
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_daily'}}}) }}
+
 with
 
 revenue as (
