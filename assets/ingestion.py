@@ -94,6 +94,7 @@ def _raw_asset(source: str, partitions_def: PartitionsDefinition) -> AssetsDefin
                 files,
                 timezone_name=ops.timezone,
                 pii_salt=ops.pii_salt,
+                run_id=context.run.run_id,
             )
         # One log message for all files: each message is a row in Dagster's event log, and a
         # backfill of a long history would otherwise write hundreds.

@@ -193,7 +193,7 @@ def run_bench(out_dir: Path, events: int, days: int, seed: int = 7, fixed_cost: 
         Settings.from_env(),
         landing_dir=out_dir / "landing",
         warehouse=out_dir / "warehouse.duckdb",
-        dagster_home=out_dir / "dagster_home",
+        instance_dir=out_dir / "dagster_home",
         partition_start=BENCH_START.isoformat(),
         serving=out_dir / "serving.duckdb",
     )

@@ -11,9 +11,11 @@ from ops_pipeline.assets.dbt import build_dbt_assets
 from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs, ledger_specs
 from ops_pipeline.assets.monitoring import build_evaluation_asset
 from ops_pipeline.assets.serving import build_serving_asset
-from ops_pipeline.partitions import daily_partitions
+from ops_pipeline.instance import WAREHOUSE_TAG
+from ops_pipeline.partitions import daily_partitions, first_partition
 from ops_pipeline.resources import build_resources
 from ops_pipeline.sensors.alerts import build_alert_sensors
+from ops_pipeline.sensors.landing import build_landing_automation
 from ops_pipeline.settings import Settings
 
 PIPELINE_JOB = "pipeline"
@@ -23,6 +25,7 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 
 
 def build_definitions(settings: Settings) -> Definitions:
+    first_day = first_partition(settings)
     partitions_def = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions_def)
     dbt_models = build_dbt_assets()
@@ -33,12 +36,16 @@ def build_definitions(settings: Settings) -> Definitions:
         selection=AssetSelection.assets(*raw_assets, dbt_models, serving, evaluations),
         description="Ingest the landing files of a range of days, build everything downstream, and "
         "evaluate the monitors on the dates rebuilt.",
+        # The run queue lets one run per warehouse in progress at a time (instance.py).
+        tags={WAREHOUSE_TAG: str(settings.warehouse)},
     )
+    sensors, schedules = build_landing_automation(settings, PIPELINE_JOB, first_day)
     return Definitions(
         assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models, serving, evaluations],
         asset_checks=build_quality_checks(),
         jobs=[pipeline],
-        sensors=build_alert_sensors(settings),
+        sensors=[*sensors, *build_alert_sensors(settings)],
+        schedules=schedules,
         resources=build_resources(settings),
         # DuckDB allows one writer: steps run one after another in the run's own process.
         executor=in_process_executor,

@@ -94,6 +94,7 @@ def ingest_range(
     *,
     timezone_name: str,
     pii_salt: str,
+    run_id: str | None = None,
 ) -> list[DayResult]:
     """(Re)load every landing day of one source in [first_day, last_day], in one transaction.
 
@@ -115,7 +116,7 @@ def ingest_range(
             staged = _stage_in_order(pool, staging, files, session_zone, timezone_name, pii_salt)
             for day in days:
                 day_files = [next(staged) for _ in files_by_day.get(day, [])]
-                results.append(_write_day(conn, source, day, day_files, replace=day in held))
+                results.append(_write_day(conn, source, day, day_files, replace=day in held, run_id=run_id))
     except BaseException:
         conn.execute("rollback")
         raise
@@ -147,7 +148,9 @@ def _days_holding_rows(conn, source: str, first_day: date, last_day: date) -> se
     return {day for (day,) in rows}
 
 
-def _write_day(conn, source: str, day: date, staged: list[Future[_StagedFile]], replace: bool) -> DayResult:
+def _write_day(
+    conn, source: str, day: date, staged: list[Future[_StagedFile]], replace: bool, run_id: str | None
+) -> DayResult:
     try:
         files = [future.result() for future in staged]
     except UnreadableFile as error:
@@ -158,7 +161,7 @@ def _write_day(conn, source: str, day: date, staged: list[Future[_StagedFile]], 
         for table in ("raw.quarantine", "raw.ingestion_log"):
             conn.execute(f"delete from {table} where source = $source and landing_date = $day", params)
     for staged_file in files:
-        _write_file(conn, staged_file)
+        _write_file(conn, staged_file, run_id)
     return DayResult(source, day, [f.result for f in files])
 
 
@@ -210,7 +213,7 @@ def _stage(cursor, landing_file: LandingFile, session_zone: str, timezone_name: 
     return _StagedFile(result, meta["ingested_at"], rows, quarantined)
 
 
-def _write_file(conn, staged: _StagedFile) -> None:
+def _write_file(conn, staged: _StagedFile, run_id: str | None) -> None:
     result = staged.result
     # A relation's query, not conn.register: a registered table would be kept until the transaction ends.
     conn.from_arrow(staged.rows).query(
@@ -224,7 +227,7 @@ def _write_file(conn, staged: _StagedFile) -> None:
         )
     conn.execute(
         "insert into raw.ingestion_log values ($source, $file, $landing_date, $format, $sha256, $bytes, "
-        "$rows_read, $rows_loaded, $rows_quarantined, $ingested_at)",
+        "$rows_read, $rows_loaded, $rows_quarantined, $ingested_at, $run_id)",
         {
             "source": result.source,
             "file": result.file,
@@ -236,6 +239,7 @@ def _write_file(conn, staged: _StagedFile) -> None:
             "rows_loaded": result.rows_loaded,
             "rows_quarantined": result.rows_quarantined,
             "ingested_at": staged.ingested_at,
+            "run_id": run_id,
         },
     )
 

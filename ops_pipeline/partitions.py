@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dagster import DailyPartitionsDefinition
 from dagster._core.storage.tags import (
@@ -12,12 +13,33 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
+from ops_pipeline import landing
 from ops_pipeline.settings import Settings
+
+
+def first_partition(settings: Settings) -> date:
+    """OPS_PARTITION_START when set, else the earliest landing day in the folder (today's date in
+    the reporting time zone while it is empty): the asset pages show the days that exist."""
+    if settings.partition_start:
+        return date.fromisoformat(settings.partition_start)
+    days = landing.scan(settings.landing_dir).days()
+    return days[0] if days else datetime.now(ZoneInfo(settings.timezone)).date()
 
 
 def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
     # end_offset=1 lets today's landing day be loaded while it is still filling up.
-    return DailyPartitionsDefinition(start_date=settings.partition_start, timezone=settings.timezone, end_offset=1)
+    return DailyPartitionsDefinition(
+        start_date=first_partition(settings).isoformat(), timezone=settings.timezone, end_offset=1
+    )
+
+
+def before_first_partition(day: date, first: date) -> str:
+    """The error of a landing day older than the partitions, with what to do about it."""
+    return (
+        f"landing day {day} is before the first daily partition {first}, which was fixed when the "
+        "definitions were loaded: reload the code location (the partitions then start at the earliest "
+        "landing day), or set OPS_PARTITION_START to that day or earlier"
+    )
 
 
 def landing_days_of(window_start, window_end) -> tuple[date, date]:

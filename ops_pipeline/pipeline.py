@@ -7,27 +7,33 @@ run appears in the UI with its logs.
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+from collections.abc import Callable
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
+from dagster._core.utils import make_new_run_id
 
 from ops_pipeline import landing, warehouse
-from ops_pipeline.partitions import range_tags
+from ops_pipeline.changes import landing_changes
+from ops_pipeline.instance import dagster_instance, fail_dead_runs, process_tags
+from ops_pipeline.partitions import before_first_partition, first_partition, range_tags
 from ops_pipeline.quality.report import failed_check_lines_from_events
 from ops_pipeline.settings import Settings
-
-DAGSTER_YAML = """\
-# Instance used by both `make ui` and `ops-pipeline run`.
-telemetry:
-  enabled: false
-"""
+from ops_pipeline.warehouse import WarehouseLocked, writer_lock
 
 
 class PipelineError(Exception):
     """A run that cannot start or did not succeed; the message says why."""
+
+
+class NothingToBuild(PipelineError):
+    """No landing day is new or changed since the last successful run."""
 
 
 @dataclass
@@ -41,6 +47,7 @@ class RunOutcome:
     log_file: Path | None = None
     check_lines: list[str] = field(default_factory=list)  # data-quality checks that failed or warn
     alerts: list = field(default_factory=list)  # alerts raised or announced for this run
+    dead_runs: list[str] = field(default_factory=list)  # earlier runs found dead and marked failed
 
 
 @contextmanager
@@ -53,48 +60,73 @@ def _console_to(log_file: Path | None):
         yield
 
 
-def dagster_instance(settings: Settings) -> DagsterInstance:
-    home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
-    return DagsterInstance.from_config(str(home))
-
-
 def landing_range(settings: Settings, start: date | None, end: date | None) -> tuple[date, date]:
     """The first and last landing day to build: the files found, clipped to [start, end]."""
     days = [d for d in landing.scan(settings.landing_dir).days() if (not start or d >= start) and (not end or d <= end)]
     if not days:
         where = f" between {start or '...'} and {end or '...'}" if start or end else ""
         raise PipelineError(f"no landing files{where} in {settings.landing_dir}")
-    if days[0] < date.fromisoformat(settings.partition_start):
-        raise PipelineError(
-            f"landing day {days[0]} is before the first partition {settings.partition_start}; "
-            "set OPS_PARTITION_START earlier"
-        )
+    first = first_partition(settings)
+    if (start or days[0]) < first:
+        raise PipelineError(before_first_partition(start or days[0], first))
     return start or days[0], end or days[-1]
 
 
-def run(
-    settings: Settings, start: date | None = None, end: date | None = None, log_file: Path | None = None
-) -> RunOutcome:
-    """Materialise every partition in the range, then everything downstream, in one run.
+def days_to_build(
+    settings: Settings, instance: DagsterInstance, start: date | None, end: date | None, everything: bool
+) -> tuple[date, date]:
+    """--start/--end or --all: that range of the landing folder; otherwise the days new or changed
+    since the last successful run (changes.py), first to last."""
+    if start or end or everything:
+        return landing_range(settings, start, end)
+    changes = landing_changes(settings, instance)
+    if not changes.days:
+        raise NothingToBuild(
+            f"nothing to build: {changes.describe()} in {settings.landing_dir} since the last successful run "
+            "(--all rebuilds every landing day)"
+        )
+    return landing_range(settings, changes.days[0], changes.days[-1])
 
-    With log_file, the run's console output (Dagster and dbt logs) goes there
-    instead of the terminal; the same logs are kept by the Dagster instance.
+
+def run(
+    settings: Settings,
+    start: date | None = None,
+    end: date | None = None,
+    log_file: Path | None = None,
+    *,
+    everything: bool = False,
+    wait: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Build the landing days that changed (or [start, end], or --all every day), then everything
+    downstream, in one run of the pipeline job.
+
+    One run writes a warehouse at a time: with wait, this one waits for the run holding the
+    warehouse (saying so); without, it refuses. With log_file, the run's console output (Dagster
+    and dbt logs) goes there instead of the terminal; the Dagster instance keeps the same logs.
+    progress receives a line per step as the run goes.
     """
     from ops_pipeline.definitions import PIPELINE_JOB, build_definitions
 
-    first_day, last_day = landing_range(settings, start, end)
-    job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
     instance = dagster_instance(settings)
-    with _console_to(log_file):
-        result = job.execute_in_process(
-            instance=instance,
-            tags=range_tags(first_day, last_day),
-            raise_on_error=False,
-        )
+    dead = fail_dead_runs(instance, settings.warehouse)
+    first_day, last_day = days_to_build(settings, instance, start, end, everything)
+    run_id = make_new_run_id()
+    notice = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        with writer_lock(settings.warehouse, run_id, wait=wait, on_wait=notice):
+            job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+            if progress:
+                progress(f"building landing days {first_day} .. {last_day} (run {run_id[:8]})")
+            with _console_to(log_file), StepProgress(instance, run_id, progress):
+                result = job.execute_in_process(
+                    instance=instance,
+                    run_id=run_id,
+                    tags={**range_tags(first_day, last_day), **process_tags()},
+                    raise_on_error=False,
+                )
+    except WarehouseLocked as locked:
+        raise PipelineError(f"{locked}; not waiting (--no-wait)") from None
     outcome = RunOutcome(
         result.run_id,
         first_day,
@@ -102,17 +134,11 @@ def run(
         result.success,
         log_file=log_file,
         check_lines=failed_check_lines_from_events(result.all_events),
+        dead_runs=dead,
     )
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.error
-            user_message = event.step_failure_data.user_failure_data
-            reason = (
-                user_message.description
-                if user_message and user_message.description
-                else (error.message.strip() if error else "unknown error")
-            )
-            outcome.failures.append(f"{event.step_key}: {reason}")
+            outcome.failures.append(f"{event.step_key}: {step_failure_reason(event.step_failure_data)}")
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             key = event.asset_key.to_user_string()
             if key not in outcome.materialized:
@@ -121,6 +147,95 @@ def run(
         outcome.failures.append("the run failed; see its logs in the Dagster UI")
     _collect_alerts(settings, instance, outcome, PIPELINE_JOB)
     return outcome
+
+
+def step_failure_reason(failure) -> str:
+    user_message = failure.user_failure_data
+    if user_message and user_message.description:
+        return user_message.description
+    return failure.error.message.strip() if failure.error else "unknown error"
+
+
+class StepProgress:
+    """While a run executes in this process, a thread that reads its event log and reports each
+    step as it ends (and, when it takes longer than a poll, as it starts): the time since the run
+    started, the assets it materialised, their rows, and how long it took."""
+
+    EVENTS = frozenset(
+        {
+            DagsterEventType.STEP_START,
+            DagsterEventType.STEP_SUCCESS,
+            DagsterEventType.STEP_FAILURE,
+            DagsterEventType.ASSET_MATERIALIZATION,
+        }
+    )
+
+    def __init__(self, instance: DagsterInstance, run_id: str, report: Callable[[str], None] | None, interval=1.0):
+        self.instance, self.run_id, self.report, self.interval = instance, run_id, report, interval
+        self.started = time.time()
+        self.cursor: str | None = None
+        self.steps: dict[str, dict] = {}  # running steps: start time, rows by asset, announced
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="ops-pipeline-progress", daemon=True)
+
+    def __enter__(self):
+        if self.report:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.report:
+            self.stop.set()
+            self.thread.join()
+            self._read()  # what the last interval logged
+
+    def _watch(self) -> None:
+        while not self.stop.wait(self.interval):
+            self._read()
+            for step, state in self.steps.items():
+                if not state["announced"]:
+                    state["announced"] = True
+                    self.report(f"{self._stamp(state['start'])} {step} ...")
+
+    def _read(self) -> None:
+        while True:
+            try:
+                connection = self.instance.get_records_for_run(self.run_id, cursor=self.cursor, of_type=self.EVENTS)
+            except Exception:  # the run's event log may not exist yet
+                return
+            for record in connection.records:
+                self._event(record.event_log_entry)
+            self.cursor = connection.cursor
+            if not connection.has_more:
+                return
+
+    def _stamp(self, at: float) -> str:
+        return f"[{at - self.started:7.1f}s]"
+
+    def _event(self, entry) -> None:
+        event = entry.dagster_event
+        step = event.step_key or "run"
+        if event.event_type == DagsterEventType.STEP_START:
+            self.steps[step] = {"start": entry.timestamp, "rows": {}, "announced": False}
+            return
+        state = self.steps.setdefault(step, {"start": entry.timestamp, "rows": {}, "announced": True})
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            # A range of partitions is one materialisation per day, each with the range's metadata.
+            rows = entry.asset_materialization.metadata.get("dagster/row_count")
+            state["rows"][event.asset_key] = int(rows.value) if rows is not None else None
+            return
+        del self.steps[step]
+        took = f"{entry.timestamp - state['start']:.1f} s"
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            self.report(
+                f"{self._stamp(entry.timestamp)} {step} FAILED after {took}: "
+                f"{step_failure_reason(event.step_failure_data)}"
+            )
+            return
+        assets = state["rows"]
+        counted = [n for n in assets.values() if n is not None]
+        built = f"{len(assets)} asset(s)" + (f", {sum(counted):,} rows" if counted else "") + ", " if assets else ""
+        self.report(f"{self._stamp(entry.timestamp)} {step}: {built}{took}")
 
 
 def _collect_alerts(settings: Settings, instance: DagsterInstance, outcome: RunOutcome, job_name: str) -> None:

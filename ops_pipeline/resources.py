@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from dagster import ConfigurableResource
+import contextlib
+
+from dagster import ConfigurableResource, InitResourceContext
 from dagster_duckdb import DuckDBResource
 
 from ops_pipeline.alerts.delivery import SlackTarget
 from ops_pipeline.dbt_resource import dbt_resource
 from ops_pipeline.settings import PII_SALT_VAR, SLACK_TOKEN_VAR, SLACK_WEBHOOK_VAR, Settings, secret_config
+from ops_pipeline.warehouse import writer_lock
+
+
+class WarehouseResource(DuckDBResource):
+    """The warehouse, held by one run at a time: the writer lock is taken when the run's resources
+    are set up (once per run, by the in-process executor) and released when it ends."""
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: InitResourceContext):
+        log = context.log.info if context.log else None
+        with writer_lock(self.database, context.run.run_id if context.run else "?", on_wait=log):
+            yield self
 
 
 class OpsSettings(ConfigurableResource):
@@ -41,7 +55,7 @@ class Alerting(ConfigurableResource):
 
 def build_resources(settings: Settings) -> dict:
     return {
-        "duckdb": DuckDBResource(
+        "duckdb": WarehouseResource(
             database=str(settings.warehouse), connection_config={"memory_limit": settings.duckdb_memory_limit}
         ),
         "dbt": dbt_resource(),

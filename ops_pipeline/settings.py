@@ -27,6 +27,8 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 DEFAULT_MONITORS_FILE = PROJECT_ROOT / "monitors.yml"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_LANDING_SETTLE_SECONDS = 30.0
+DEFAULT_SCHEDULE_CRON = "0 7 * * *"
 
 # The environment variables that hold secrets.
 PII_SALT_VAR = "OPS_PII_SALT"
@@ -39,8 +41,8 @@ class Settings:
     landing_dir: Path
     warehouse: Path
     timezone: str = "Asia/Shanghai"
-    dagster_home: Path = PROJECT_ROOT / ".dagster_home"
-    partition_start: str = "2024-01-01"
+    instance_dir: Path | None = None  # DAGSTER_HOME; None: <warehouse>.dagster beside the warehouse
+    partition_start: str | None = None  # None: the earliest landing day found (partitions.py)
     pii_salt: str = field(default=DEMO_PII_SALT, repr=False)
     serving: Path | None = None  # None: serving.duckdb beside the warehouse
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
@@ -52,6 +54,15 @@ class Settings:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_channel: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # The landing sensor leaves files alone until they have not changed for this long (still arriving).
+    landing_settle_seconds: float = DEFAULT_LANDING_SETTLE_SECONDS
+    schedule_cron: str = DEFAULT_SCHEDULE_CRON  # the daily schedule (off by default)
+    schedule_timezone: str | None = None  # None: the reporting time zone
+
+    @property
+    def dagster_home(self) -> Path:
+        """The warehouse's own Dagster instance: runs, asset history and check results of one warehouse."""
+        return self.instance_dir or self.warehouse.with_name(self.warehouse.name.removesuffix(".duckdb") + ".dagster")
 
     @property
     def serving_path(self) -> Path:
@@ -72,8 +83,8 @@ class Settings:
             landing_dir=path("OPS_LANDING_DIR", PROJECT_ROOT / "data" / "landing"),
             warehouse=path("OPS_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb"),
             timezone=env.get("OPS_TIMEZONE", "Asia/Shanghai"),
-            dagster_home=path("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home"),
-            partition_start=env.get("OPS_PARTITION_START", "2024-01-01"),
+            instance_dir=Path(env["DAGSTER_HOME"]).resolve() if env.get("DAGSTER_HOME") else None,
+            partition_start=env.get("OPS_PARTITION_START") or None,
             pii_salt=env.get(PII_SALT_VAR, DEMO_PII_SALT),
             serving=Path(env["OPS_SERVING"]).resolve() if env.get("OPS_SERVING") else None,
             duckdb_memory_limit=env.get("OPS_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
@@ -84,6 +95,9 @@ class Settings:
             slack_bot_token=env.get(SLACK_TOKEN_VAR) or None,
             slack_channel=env.get("SLACK_CHANNEL") or None,
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+            landing_settle_seconds=float(env.get("OPS_LANDING_SETTLE_SECONDS") or DEFAULT_LANDING_SETTLE_SECONDS),
+            schedule_cron=env.get("OPS_SCHEDULE") or DEFAULT_SCHEDULE_CRON,
+            schedule_timezone=env.get("OPS_SCHEDULE_TIMEZONE") or None,
         )
 
 

@@ -10,8 +10,9 @@ into a quiet skip of the tick.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,6 +41,7 @@ INGESTION_LOG_COLUMNS = (
     ("rows_loaded", "BIGINT"),
     ("rows_quarantined", "BIGINT"),
     ("ingested_at", "TIMESTAMPTZ"),
+    ("run_id", "VARCHAR"),  # the Dagster run that loaded the file: `ops-pipeline run` rebuilds what no run finished
 )
 
 
@@ -64,6 +66,8 @@ def ensure_raw_schema(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(raw_table_ddl(source))
     conn.execute(_ddl("raw.quarantine", QUARANTINE_COLUMNS))
     conn.execute(_ddl("raw.ingestion_log", INGESTION_LOG_COLUMNS))
+    # Warehouses built before run_id was recorded: their days count as not built by a finished run.
+    conn.execute("alter table raw.ingestion_log add column if not exists run_id varchar")
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -97,6 +101,10 @@ def open_warehouse(
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
+            # A run holds the warehouse between its steps too: a connection opened then would make
+            # the run's next step (dbt above all) fail to lock it.
+            if writer_active(path):
+                raise duckdb.IOException("Could not set lock: a run holds the writer lock")
             conn = connect(path, read_only=read_only)
             break
         except (duckdb.IOException, duckdb.ConnectionException) as error:
@@ -118,3 +126,90 @@ def open_warehouse(
         raise
     finally:
         conn.close()
+
+
+# One run writes a warehouse at a time. The Dagster queue keeps the runs it launches apart
+# (instance.py); this lock keeps apart everything else that executes a run: `ops-pipeline run`,
+# a run started from the UI outside the queue, and any of those against a queued one.
+_held: dict[Path, int] = {}  # the writer locks this process holds, with their depth
+
+
+class WarehouseLocked(Exception):
+    """Another run is writing the warehouse (and the caller chose not to wait)."""
+
+    def __init__(self, holder: str):
+        super().__init__(f"run {holder} is writing this warehouse")
+        self.holder = holder
+
+
+def _lock_path(path: str | Path) -> Path:
+    path = Path(path).resolve()
+    return path.with_name(path.name + ".writer.lock")
+
+
+def lock_holder(path: str | Path) -> str:
+    """The run id written by the process that holds (or last held) the writer lock."""
+    try:
+        return _lock_path(path).read_text().strip() or "?"
+    except OSError:
+        return "?"
+
+
+def _try_lock(handle, attempts: int = 10) -> bool:
+    """The exclusive lock without waiting for a run; a probe of writer_active holds it for an instant."""
+    for _ in range(attempts):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            time.sleep(0.02)
+    return False
+
+
+def writer_active(path: str | Path) -> bool:
+    """Whether another process holds the warehouse's writer lock (a run in progress)."""
+    lock = _lock_path(path)
+    if _held.get(lock) or not lock.exists():
+        return False
+    with open(lock, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+@contextmanager
+def writer_lock(
+    path: str | Path, run_id: str, wait: bool = True, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the warehouse's writer lock (an flock beside it, released by the kernel when the process
+    dies, so a killed run never leaves it behind). Re-entrant within a process: the run's resource
+    takes it again inside the command line's hold. Raises WarehouseLocked when not waiting."""
+    lock = _lock_path(path)
+    if _held.get(lock):
+        _held[lock] += 1
+        try:
+            yield
+        finally:
+            _held[lock] -= 1
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as handle:
+        if not _try_lock(handle):
+            holder = lock_holder(path)
+            if not wait:
+                raise WarehouseLocked(holder) from None
+            if on_wait:
+                on_wait(f"waiting for run {holder} to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.truncate(0)
+        handle.write(run_id)
+        handle.flush()
+        _held[lock] = 1
+        try:
+            yield
+        finally:
+            del _held[lock]
+            fcntl.flock(handle, fcntl.LOCK_UN)

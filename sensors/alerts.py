@@ -83,6 +83,7 @@ def run_failure_announcer(
         reasons = [context.failure_event.message] if context.failure_event.message else []
         for step_event in context.get_step_failure_events():
             reasons.append(f"{step_event.step_key}: {_root_cause(step_event.step_failure_data.error)}")
+        reasons += _monitoring_verdicts(context.instance, run.run_id)
         target = SlackTarget.from_settings(settings)
         alert = run_failure_alert(
             run.run_id, run.job_name, reasons, settings.dagster_url, target.secrets() if target else ()
@@ -91,6 +92,16 @@ def run_failure_announcer(
         enqueue(settings.warehouse, [alert], target, spool_on_busy=True)
 
     return announce_run_failures
+
+
+def _monitoring_verdicts(instance, run_id: str) -> list[str]:
+    """Why Dagster marked the run failed from outside it: its code server saw the run's process
+    end (killed), or run monitoring found it gone or timed out."""
+    return [
+        entry.message
+        for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)
+        if entry.message.startswith(("Run execution process for", "Detected run worker status", "Run timed out"))
+    ]
 
 
 def _root_cause(error) -> str:

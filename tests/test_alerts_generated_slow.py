@@ -44,7 +44,7 @@ def _build(root, days: int, users: int, incidents: list[str]):
         Settings.from_env(),
         landing_dir=root / "landing",
         warehouse=root / "warehouse.duckdb",
-        dagster_home=root / "dagster_home",
+        instance_dir=root / "dagster_home",
         partition_start=START.isoformat(),
         serving=root / "serving.duckdb",
     )

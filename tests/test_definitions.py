@@ -26,7 +26,14 @@ def test_definitions_load_with_descriptions_and_lineage():
     evaluations = graph.get(AssetKey(["monitoring", "evaluations"]))
     assert AssetKey(["marts", "metrics_daily"]) in evaluations.parent_keys
     assert AssetKey(["monitoring", "evaluations"]) in defs.resolve_job_def(PIPELINE_JOB).asset_layer.selected_asset_keys
-    assert {s.name for s in defs.sensors} == {"deliver_alerts", "announce_run_failures", "announce_failed_checks"}
+    assert {s.name for s in defs.sensors} == {
+        "build_landed_files",
+        "watch_landing_deadlines",
+        "deliver_alerts",
+        "announce_run_failures",
+        "announce_failed_checks",
+    }
+    assert [s.name for s in defs.schedules] == ["daily_pipeline"]
     for spec in defs.resolve_all_asset_specs():
         assert spec.description, f"{spec.key.to_user_string()} has no description"
 
@@ -43,7 +50,7 @@ def test_pipeline_job_runs_a_partition_range_in_one_run(tmp_path):
         Settings.from_env(),
         landing_dir=landing_dir,
         warehouse=tmp_path / "wh.duckdb",
-        dagster_home=tmp_path / "dagster_home",
+        instance_dir=tmp_path / "dagster_home",
         partition_start="2026-10-01",
     )
     job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)

@@ -53,7 +53,7 @@ def test_readers_never_fail_or_see_a_partial_publication(generated_run, tmp_path
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        outcomes = [run(settings, log_file=tmp_path / f"run{i}.log") for i in range(2)]
+        outcomes = [run(settings, log_file=tmp_path / f"run{i}.log", everything=True) for i in range(2)]
     finally:
         stop.set()
         thread.join()
