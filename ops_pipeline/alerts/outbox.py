@@ -35,6 +35,7 @@ from ops_pipeline.warehouse import open_warehouse
 SCHEMA = "monitoring"
 PENDING, SENDING, SENT, LOCAL, FAILED = "pending", "sending", "sent", "local", "failed"
 METRIC, RUN_FAILURE, CHECK_FAILURE = "metric", "run_failure", "check_failure"
+LATE_SOURCE = "late_source"  # a source that did not land by its deadline (alerts/freshness.py)
 
 EVALUATIONS_DDL = f"""
 create table if not exists {SCHEMA}.evaluations (
