@@ -30,7 +30,7 @@ def build_definitions(settings: Settings) -> Definitions:
     raw_assets = build_raw_assets(partitions_def)
     dbt_models = build_dbt_assets()
     serving = build_serving_asset([key for key in dbt_models.keys if key.path[0] == "marts"])
-    evaluations = build_evaluation_asset()
+    evaluations = build_evaluation_asset(settings.monitors_file)
     pipeline = define_asset_job(
         PIPELINE_JOB,
         selection=AssetSelection.assets(*raw_assets, dbt_models, serving, evaluations),

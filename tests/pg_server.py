@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
-import pytest
+
+from tests.system_packages import apt_install, check
 
 POSTGRES_USER = "postgres"
-APT_ENV = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
 
 
 @dataclass(frozen=True)
@@ -173,15 +173,7 @@ def _postgres_bin_dir() -> Path | None:
 
 def _install_postgres() -> Path:
     """apt-get install postgresql (Debian's package); skip the tests only when that is impossible."""
-    if shutil.which("apt-get") is None:
-        pytest.skip("PostgreSQL is not installed and apt-get is not available to install it")
-    if os.geteuid() != 0:
-        pytest.skip("PostgreSQL is not installed and installing it with apt-get needs root")
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"]
-    result = subprocess.run(install, env=APT_ENV, capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:  # a fresh machine has no package lists yet
-        _check(subprocess.run(["apt-get", "update"], env=APT_ENV, capture_output=True, text=True, timeout=900))
-        _check(subprocess.run(install, env=APT_ENV, capture_output=True, text=True, timeout=900))
+    apt_install("postgresql")
     bin_dir = _postgres_bin_dir()
     assert bin_dir is not None, "apt-get installed postgresql, but no /usr/lib/postgresql/*/bin/initdb was found"
     return bin_dir
@@ -194,7 +186,7 @@ def _cluster_user() -> str | None:
     try:
         pwd.getpwnam(POSTGRES_USER)
     except KeyError:
-        _check(
+        check(
             subprocess.run(
                 ["useradd", "--system", "--user-group", "--no-create-home", POSTGRES_USER],
                 capture_output=True,
@@ -208,14 +200,7 @@ def _cluster_user() -> str | None:
 def _run_as(user: str | None, command: list[str], cwd: Path) -> None:
     kwargs = {"user": user, "group": user, "extra_groups": []} if user else {}
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
-    _check(subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, **kwargs))
-
-
-def _check(result: subprocess.CompletedProcess) -> None:
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(result.args)} failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
-        )
+    check(subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, **kwargs))
 
 
 def _free_port() -> int:

@@ -52,5 +52,5 @@ def test_run_and_check_failures_link_to_dagster_and_blame_the_pipeline():
     assert run.link == "http://d:3000/runs/abcdef0123456789" and run.likely_cause == "pipeline"
     assert run.alert_id == run_failure_alert("abcdef0123456789", "pipeline", []).alert_id
     check = check_failure_alert("r1", ["marts", "metrics_daily"], "not_null_date", base_url="http://d:3000")
-    assert check.link == "http://d:3000/assets/marts/metrics_daily?view=checks"
+    assert check.link == "http://d:3000/assets/marts/metrics_daily?view=checks&checkDetail=not_null_date"
     assert "Blocking check failed: not_null_date on marts/metrics_daily" in check.message

@@ -101,7 +101,10 @@ def test_the_pipeline_job_evaluates_the_dates_it_rebuilt_and_announces_once(setu
     assert _evaluation_count(settings) == 2 * 4  # 2 monitors x 4 dates, fired or not
     [request] = slack.requests  # delivered by the run, at once
     assert "Tracking completeness" in request["body"]["text"] and "ios" in request["body"]["text"]
-    assert "http://dagster.example/assets/marts/metrics_daily" in request["body"]["text"]
+    assert (
+        "http://dagster.example/assets/monitoring/evaluations?view=checks&checkDetail=tracking_completeness"
+        in request["body"]["text"]
+    )
 
     assert "delivery: 0 sent" in delivery_sensor(settings)(build_sensor_context(instance=instance)).skip_message
     again = _materialize(instance, settings)  # the date is rebuilt

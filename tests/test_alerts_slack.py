@@ -57,7 +57,8 @@ def test_webhook_message_says_what_where_why_and_links_to_dagster(warehouse, sla
     assert "*Likely cause:* `tracking`" in text and "on ios -95% while backend paid orders" in text
     sparkline = text.split("*Last 14 days*  `")[1].split("`")[0]
     assert len(sparkline) == 14 and set(sparkline) <= set("▁▂▃▄▅▆▇█") and sparkline[-1] == "▁"
-    assert f"<{DAGSTER}/assets/marts/metrics_daily|Open marts/metrics_daily in Dagster>" in text
+    link = f"{DAGSTER}/assets/monitoring/evaluations?view=checks&checkDetail=tracking_completeness"
+    assert f"<{link}|Open monitor tracking_completeness in Dagster>" in text
     assert "Owner: data-team" in text
     # the plain-text fallback carries the same story
     assert body["text"].startswith("🔴 [CRITICAL] 埋点完整度 Tracking completeness: drop -34.8%")

@@ -14,7 +14,7 @@ from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from ops_pipeline.alerts import outbox
 from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending, redact
-from ops_pipeline.alerts.message import asset_url, render, run_url
+from ops_pipeline.alerts.message import check_url, render, run_url
 from ops_pipeline.alerts.outbox import CHECK_FAILURE, LOCAL, PENDING, RUN_FAILURE, Alert
 from ops_pipeline.settings import DEFAULT_DAGSTER_URL
 from ops_pipeline.warehouse import WarehouseBusy, open_warehouse
@@ -63,7 +63,7 @@ def check_failure_alert(
         severity="critical",
         likely_cause="pipeline",
         cause_reasons=reasons,
-        link=asset_url(base_url, asset_path, view="checks"),
+        link=check_url(base_url, asset_path, check_name),
     )
     return render(alert)
 

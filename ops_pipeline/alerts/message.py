@@ -6,13 +6,16 @@ and to the run log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from ops_pipeline.alerts.outbox import CHECK_FAILURE, RUN_FAILURE, Alert
+from ops_pipeline.alerts.outbox import CHECK_FAILURE, LATE_SOURCE, RUN_FAILURE, Alert
 from ops_pipeline.metrics.registry import format_number, load_registry
 
 METRICS_ASSET = ("marts", "metrics_daily")
+# Each monitor is an asset check of monitoring/evaluations, named after it (assets/monitoring.py).
+EVALUATIONS_ASSET = ("monitoring", "evaluations")
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 SEVERITY_ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 HEADER_LIMIT = 150
@@ -21,6 +24,22 @@ HEADER_LIMIT = 150
 def asset_url(base: str, asset_path: Sequence[str] = METRICS_ASSET, view: str | None = None) -> str:
     url = f"{base.rstrip('/')}/assets/" + "/".join(quote(part) for part in asset_path)
     return url + (f"?view={view}" if view else "")
+
+
+def check_url(base: str, asset_path: Sequence[str], check_name: str) -> str:
+    """The page of one asset check in the Dagster UI: its latest result and its history (the UI
+    builds the same path, assetDetailsPathForAssetCheck in dagster-webserver's bundle)."""
+    return asset_url(base, asset_path) + "?" + urlencode({"view": "checks", "checkDetail": check_name})
+
+
+def monitor_check_name(monitor: str) -> str:
+    """The asset check of a monitor: its name, in the letters Dagster allows in a name."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", monitor)
+
+
+def monitor_url(base: str, monitor: str) -> str:
+    """The monitor's own page in the Dagster UI: its check on monitoring/evaluations."""
+    return check_url(base, EVALUATIONS_ASSET, monitor_check_name(monitor))
 
 
 def run_url(base: str, run_id: str) -> str:
@@ -150,7 +169,7 @@ def metric_blocks(alert: Alert) -> list[dict]:
                 },
             }
         )
-    blocks.append(_context(alert, "Open marts/metrics_daily in Dagster"))
+    blocks.append(_context(alert, f"Open monitor {alert.monitor} in Dagster"))
     return blocks
 
 
@@ -171,8 +190,15 @@ def pipeline_text(alert: Alert) -> str:
     return "\n".join(lines)
 
 
+PIPELINE_LINK_TEXT = {
+    RUN_FAILURE: "Open the run in Dagster",
+    CHECK_FAILURE: "Open the check in Dagster",
+    LATE_SOURCE: "Open the landing source in Dagster",
+}
+
+
 def pipeline_blocks(alert: Alert) -> list[dict]:
-    link_text = "Open the run in Dagster" if alert.kind == RUN_FAILURE else "Open the checks in Dagster"
+    link_text = PIPELINE_LINK_TEXT.get(alert.kind, "Open the checks in Dagster")
     blocks: list[dict] = [
         {
             "type": "header",
@@ -197,7 +223,7 @@ def pipeline_blocks(alert: Alert) -> list[dict]:
 
 def render(alert: Alert) -> Alert:
     """The alert with its message and blocks filled in."""
-    if alert.kind in (RUN_FAILURE, CHECK_FAILURE):
+    if alert.kind in PIPELINE_LINK_TEXT:
         alert.message, alert.blocks = pipeline_text(alert), pipeline_blocks(alert)
     else:
         alert.message, alert.blocks = metric_text(alert), metric_blocks(alert)

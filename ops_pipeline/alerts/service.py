@@ -24,7 +24,7 @@ from ops_pipeline.alerts.cause import likely_cause
 from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending
 from ops_pipeline.alerts.detection import WINDOW_DAYS
 from ops_pipeline.alerts.evaluation import Evaluation, evaluate_monitors
-from ops_pipeline.alerts.message import METRICS_ASSET, asset_url, render
+from ops_pipeline.alerts.message import monitor_url, render
 from ops_pipeline.alerts.monitors import Monitor, load_monitors
 from ops_pipeline.alerts.outbox import LOCAL, METRIC, PENDING, Alert
 from ops_pipeline.alerts.series import COLUMNS, MetricStore
@@ -187,7 +187,7 @@ def _alert(store: MetricStore, evaluation: Evaluation, evidence, base_url: str, 
         cause_reasons=list(cause.reasons),
         drill_down=evaluation.drill_down.as_dict() if evaluation.drill_down else None,
         sparkline=spark,
-        link=asset_url(base_url, METRICS_ASSET),
+        link=monitor_url(base_url, monitor.name),
         status=status,
     )
     return render(alert)

@@ -33,7 +33,11 @@ class RunWindow:
 
     @property
     def label(self) -> str:
-        return str(self.start) if self.start == self.end else f"{self.start}..{self.end}"
+        return range_label(self.start, self.end)
+
+
+def range_label(first: date, last: date) -> str:
+    return str(first) if first == last else f"{first}..{last}"
 
 
 def runtime_params(window: RunWindow, suite_params: dict) -> dict[str, Any]:

@@ -27,7 +27,9 @@ def check_metadata(result: CheckResult) -> dict:
     examples = [{"expectation": e.expectation, **row} for e in result.expectations for row in e.examples]
     metadata = {
         "summary": MetadataValue.text(result.summary),
-        "partition_range": MetadataValue.text(result.window.label),
+        "table": MetadataValue.text(result.table),
+        "dates_checked": MetadataValue.text(result.dates_checked),
+        "partition_range": MetadataValue.text(result.window.label),  # the run's landing days
         "blocking": MetadataValue.bool(result.blocking),
         "rows_checked": MetadataValue.int(result.rows_checked),
         "failed_expectations": MetadataValue.int(sum(not e.success for e in result.expectations)),
@@ -41,6 +43,7 @@ def check_metadata(result: CheckResult) -> dict:
     }
     if examples:
         metadata["failing_examples"] = MetadataValue.json(examples[:20])
+        metadata["failed_slices"] = MetadataValue.json(result.failed_slices)
     if result.docs:
         metadata["data_docs"] = MetadataValue.url(result.docs)
     return metadata
@@ -62,7 +65,8 @@ def failed_check_lines_from_events(events: Iterable) -> list[str]:
 def check_lines(evaluations: Iterable) -> list[str]:
     lines: list[str] = []
     for evaluation in evaluations:
-        if evaluation.passed:
+        # a monitor's check (assets/monitoring.py: its metadata names the monitor) is reported as its alert
+        if evaluation.passed or "monitor" in (evaluation.metadata or {}):
             continue
         label = _label(evaluation)
         asset = evaluation.asset_key.to_user_string()

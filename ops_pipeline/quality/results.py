@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ops_pipeline.quality.params import RunWindow, render_message
+from ops_pipeline.quality.params import RunWindow, range_label, render_message
 from ops_pipeline.quality.suites import Expectation, Suite
 
 MAX_EXAMPLES = 20
@@ -42,6 +42,7 @@ class CheckResult:
     expectations: list[ExpectationResult]
     seconds: float = 0.0
     docs: str | None = None
+    dates: tuple[date, date] | None = None  # the dates whose rows were read (Suite.dates_checked); None: all
 
     @property
     def passed(self) -> bool:
@@ -50,6 +51,34 @@ class CheckResult:
     @property
     def rows_checked(self) -> int:
         return max((e.element_count or 0 for e in self.expectations), default=0)
+
+    @property
+    def table(self) -> str:
+        """The table checked: the asset's key as schema.table (raw/events -> raw.events)."""
+        return self.asset.replace("/", ".")
+
+    @property
+    def dates_checked(self) -> str:
+        """The dates whose rows were read, first..last ('all dates': whole tables)."""
+        return "all dates" if self.dates is None else range_label(*self.dates)
+
+    @property
+    def scope(self) -> str:
+        """What was checked, in words: 'raw.events, dates 2026-11-24..2026-12-01 (landing days ...)'."""
+        dates = self.dates_checked if self.dates is None else f"dates {self.dates_checked}"
+        return f"{self.table}, {dates} (landing days {self.window.label})"
+
+    @property
+    def failed_slices(self) -> list[dict]:
+        """Where the failing rows are: the distinct text and date values of their `where` columns
+        (date, platform, event name, file; counts and other numbers left out), in order."""
+        slices = []
+        for e in self.expectations:
+            for row in e.examples:
+                where = {k: v for k, v in row.items() if v is not None and not isinstance(v, (int, float))}
+                if where and where not in slices:
+                    slices.append(where)
+        return slices
 
     @property
     def lines(self) -> list[str]:
@@ -63,11 +92,11 @@ class CheckResult:
             count = len(self.expectations)
             return (
                 f"{count} expectation{'s' if count > 1 else ''} passed on {self.rows_checked:,} "
-                f"row{'s' if self.rows_checked != 1 else ''} ({self.window.label})"
+                f"row{'s' if self.rows_checked != 1 else ''} of {self.scope}"
             )
         first = failed[0].messages[0] if failed[0].messages else failed[0].expectation
         more = len(self.lines) - 1
-        return first + (f" (and {more} more)" if more > 0 else "")
+        return first + (f" (and {more} more)" if more > 0 else "") + f" · {self.scope}"
 
 
 def expectation_result(

@@ -3,26 +3,28 @@
 Each suite becomes a GE query asset (its batch SQL for the window), an
 expectation suite and a validation definition, run by a checkpoint of its own
 (the result format names the suite's `where` columns), all through GE's SQL
-data source, so the work happens inside DuckDB. Data Docs of the results are
-written to the docs folder the caller names (Settings.ge_docs_path: OPS_GE_DOCS_DIR, default
-<warehouse dir>/ge_docs).
+data source, so the work happens inside DuckDB. The results are written to the
+Data Docs page in the docs folder the caller names (Settings.ge_docs_path:
+OPS_GE_DOCS_DIR, default <warehouse dir>/ge_docs): docs.py, a static page that
+reads offline, in place of GE's own Data Docs, which need CDNs.
 
 One GE context serves the whole process (a pipeline run executes its checks in
-one process), so the Data Docs index lists every validation of the run.
+one process).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from ops_pipeline.quality import engine
+from ops_pipeline.quality import docs, engine
 from ops_pipeline.quality.params import RunWindow
 from ops_pipeline.quality.results import (
     MAX_EXAMPLES,
@@ -33,7 +35,6 @@ from ops_pipeline.quality.results import (
 )
 from ops_pipeline.quality.suites import Suite
 
-DOCS_SITE = "ops_pipeline"
 log = logging.getLogger(__name__)
 
 
@@ -50,33 +51,18 @@ def landing_days_built(warehouse: str | Path) -> tuple[date, date]:
 @dataclass
 class _GE:
     context: Any
-    docs_dir: Path | None
     counter: itertools.count
 
 
-_state: dict[str, _GE] = {}
+@functools.cache
+def _ge() -> _GE:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
-
-def _ge(docs_dir: Path | None) -> _GE:
-    key = str(docs_dir)
-    if key not in _state:
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        if docs_dir is not None:
-            context.add_data_docs_site(
-                DOCS_SITE,
-                {
-                    "class_name": "SiteBuilder",
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                },
-            )
-        _state[key] = _GE(context, docs_dir, itertools.count(1))
-    return _state[key]
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return _GE(context, itertools.count(1))
 
 
 def _datasource(ge: _GE, warehouse: Path):
@@ -96,18 +82,17 @@ def run_suites(
     import great_expectations as gx
 
     warehouse = Path(warehouse).resolve()
-    ge = _ge(docs_dir if build_docs else None)
+    ge = _ge()
     datasource = _datasource(ge, warehouse)
     by_check: dict[tuple[str, str], list[ExpectationResult]] = defaultdict(list)
     seconds: dict[tuple[str, str], float] = defaultdict(float)
-    result_ids = []
+    validated = []
     sql_engine = datasource.get_execution_engine().engine
     try:
         for suite in suites:
             started = time.perf_counter()
-            results, result_id = _run_suite(gx, ge, datasource, sql_engine, suite, window)
-            if result_id is not None:
-                result_ids.append(result_id)
+            results = _run_suite(gx, ge, datasource, sql_engine, suite, window)
+            validated.append((suite, results, datetime.now(UTC)))
             share = (time.perf_counter() - started) / max(1, len(suite.check_keys))
             for key in suite.check_keys:
                 seconds[key] += share
@@ -117,7 +102,7 @@ def run_suites(
         # closes the DuckDB connections (and drops the temporary tables)
         sql_engine.dispose()
         datasource.get_engine().dispose()
-    docs = _build_docs(ge, result_ids) if build_docs and ge.docs_dir else None
+    with_docs = build_docs and docs_dir is not None and _write_docs(docs_dir, window, validated)
     checks = []
     for suite in suites:
         for key in suite.check_keys:
@@ -130,7 +115,8 @@ def run_suites(
                     window,
                     by_check[key],
                     round(seconds[key], 3),
-                    docs,
+                    docs.suite_url(docs_dir, suite.name) if with_docs else None,
+                    suite.dates_checked(window),
                 )
             )
     return checks
@@ -178,18 +164,18 @@ def _run_suite(gx, ge: _GE, datasource, sql_engine, suite: Suite, window: RunWin
         run = checkpoint.run()
     except Exception as error:  # a broken query or table: the check fails and says why
         log.warning("suite %s could not run: %s", suite.name, error)
-        return failed_to_run(suite, error), None
-    ((result_id, suite_result),) = run.run_results.items()
+        return failed_to_run(suite, error)
+    (suite_result,) = run.run_results.values()
     raw_by_id = {raw.expectation_config.id: raw for raw in suite_result.results}
     outcomes = [
         expectation_result(suite, expectation, kwargs, raw_by_id[gx_expectation.id], params)
         for expectation, kwargs, gx_expectation in zip(suite.expectations, kwargs_list, gx_suite.expectations)
     ]
-    # the definitions served this run only; the results stay in the store for the Data Docs
+    # the definitions served this run only
     ge.context.checkpoints.delete(checkpoint.name)
     ge.context.validation_definitions.delete(validation.name)
     datasource.delete_asset(asset.name)
-    return outcomes, result_id
+    return outcomes
 
 
 def _resolve(kwargs: dict, params: dict) -> dict:
@@ -204,12 +190,13 @@ def _resolve(kwargs: dict, params: dict) -> dict:
     return resolved
 
 
-def _build_docs(ge: _GE, result_ids: list) -> str | None:
-    if not result_ids:
-        return None
+def _write_docs(docs_dir: Path, window: RunWindow, validated: list) -> bool:
+    """The Data Docs page with these suites' results; False when it could not be written."""
     try:
-        urls = ge.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=result_ids)
-    except Exception as error:  # docs are a convenience: never fail a check over them
+        for suite, results, checked_at in validated:
+            docs.write_suite_results(docs_dir, suite, window, results, checked_at)
+        docs.render_index(docs_dir)
+    except OSError as error:  # docs are a convenience: never fail a check over them
         log.warning("Data Docs not written: %s", error)
-        return None
-    return urls.get(DOCS_SITE)
+        return False
+    return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from ops_pipeline.quality.params import RunWindow, SqlFormatter, runtime_params
 from ops_pipeline.settings import PROJECT_ROOT
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+# How a batch picks its rows by date: the recomputed business dates, or the run's days.
+RECOMPUTED_DATES = re.compile(r"\{window_start(_utc)?[}:]")
+RUN_DAYS = re.compile(r"\{(start|end)[}:]")
 SUITE_KEYS = {
     "check",
     "asset",
@@ -78,6 +82,16 @@ class Suite:
 
     def parameters(self, window: RunWindow) -> dict[str, Any]:
         return {**runtime_params(window, self.params), **self.params}
+
+    def dates_checked(self, window: RunWindow) -> tuple[date, date] | None:
+        """The dates whose rows the batch reads: the business dates the run recomputed (its SQL uses
+        window_start), the run's days (start and end: landing days in raw, business dates in staging;
+        the learned ranges judge those too), or None: every row of the tables."""
+        if RECOMPUTED_DATES.search(self.batch or ""):
+            return window.window_start, window.end
+        if self.builder or RUN_DAYS.search(self.batch or ""):
+            return window.start, window.end
+        return None
 
     def render_batch(self, window: RunWindow) -> str:
         """The SQL of the rows to validate for this run window: one select (GE's query assets
