@@ -3,66 +3,110 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
 from dataclasses import replace
 from datetime import date, timedelta
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ops_pipeline.settings import Settings
+from ops_pipeline.ui import DEFAULT_HOST as DEFAULT_UI_HOST
+from ops_pipeline.ui import DEFAULT_PORT as DEFAULT_UI_PORT
 
 DEMO_DAYS = 90
 DEMO_USERS = 6000
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; every option's help says what happens when it is not given."""
     parser = argparse.ArgumentParser(prog="ops-pipeline", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     gen = commands.add_parser("generate", help="write a seeded sample landing folder")
-    gen.add_argument("--out", type=Path, help="landing folder to write (default: OPS_LANDING_DIR)")
-    gen.add_argument("--start", type=date.fromisoformat, help="first landing day (default: DAYS before today)")
-    gen.add_argument("--days", type=int, default=DEMO_DAYS)
-    gen.add_argument("--users", type=int, default=DEMO_USERS)
-    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--out", type=Path, help="landing folder to write (default: OPS_LANDING_DIR or data/landing)")
+    gen.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="first landing day (default: DAYS days before today)",
+    )
+    gen.add_argument("--days", type=int, default=DEMO_DAYS, help="number of landing days (default: %(default)s)")
+    gen.add_argument("--users", type=int, default=DEMO_USERS, help="number of users (default: %(default)s)")
+    gen.add_argument("--seed", type=int, default=7, help="random seed (default: %(default)s)")
     gen.add_argument(
         "--incident",
         action="append",
         default=[],
         metavar="NAME[@YYYY-MM-DD]",
-        help="inject a named incident (repeatable)",
+        help="inject a named incident, repeatable (default: none)",
     )
 
     run = commands.add_parser("run", help="ingest the landing folder and build everything downstream")
     _add_location_args(run)
-    run.add_argument("--start", type=date.fromisoformat, help="first landing day to build")
-    run.add_argument("--end", type=date.fromisoformat, help="last landing day to build")
-    for sub in (
-        run,
-        demo := commands.add_parser(
-            "demo", help="generate sample data into the landing folder if it is empty, then run"
-        ),
-    ):
-        sub.add_argument("-v", "--verbose", action="store_true", help="show Dagster and dbt logs as they happen")
-
+    run.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="first landing day to build (default: the first landing day found)",
+    )
+    run.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="last landing day to build (default: the last landing day found)",
+    )
+    run.add_argument(
+        "--all",
+        action="store_true",
+        help="rebuild every landing day (default: with neither --start nor --end, only the days new or changed since "
+        "the last successful run)",
+    )
+    run.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="refuse if another run is writing the same warehouse (default: wait for it to finish)",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress lines (default: a line per step)")
+    demo = commands.add_parser("demo", help="generate sample data into the landing folder if it is empty, then run")
     _add_location_args(demo)
+    for sub in (run, demo):
+        sub.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="show Dagster and dbt logs as they happen (default: into logs/last_run.log beside the warehouse)",
+        )
 
-    commands.add_parser("ui", help="start the Dagster UI (dagster dev) on workspace.yaml")
+    ui = commands.add_parser("ui", help="start the Dagster UI (dagster dev) on workspace.yaml")
+    ui.add_argument("--host", default=DEFAULT_UI_HOST, help="address the UI listens on (default: %(default)s)")
+    ui.add_argument("--port", type=int, default=DEFAULT_UI_PORT, help="port of the UI (default: %(default)s)")
 
     evaluation = commands.add_parser(
         "eval-alerts", help="detection quality: inject swings of known size into a built warehouse's clean series"
     )
     _add_location_args(evaluation)
-    evaluation.add_argument("--trials", type=int, default=400)
-    evaluation.add_argument("--seed", type=int, default=0)
+    evaluation.add_argument("--trials", type=int, default=400, help="swings to inject (default: %(default)s)")
+    evaluation.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
 
     bench = commands.add_parser("bench", help="measure every stage on generated data (see README)")
-    bench.add_argument("--events", type=int, default=10_000_000, help="approximate number of events")
-    bench.add_argument("--days", type=int, default=90, help="days of history before the incremental day")
-    bench.add_argument("--out", type=Path, help="work folder (default: data/bench); results in bench.json there")
+    bench.add_argument(
+        "--events", type=int, default=10_000_000, help="approximate number of events (default: %(default)s)"
+    )
+    bench.add_argument(
+        "--days", type=int, default=90, help="days of history before the incremental day (default: %(default)s)"
+    )
+    bench.add_argument(
+        "--out", type=Path, help="work folder, results in bench.json there (default: bench beside the warehouse)"
+    )
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     settings = Settings.from_env()
     if getattr(args, "landing", None):
         settings = replace(settings, landing_dir=args.landing.resolve())
@@ -72,15 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
 
     if args.command == "ui":
-        from ops_pipeline.pipeline import dagster_instance
-        from ops_pipeline.settings import PROJECT_ROOT
+        from ops_pipeline.ui import serve
 
-        dagster_instance(settings)
-        # The venv's own tools, even when it is not activated (make calls .venv/bin/ops-pipeline).
-        venv_bin = str(Path(sys.executable).parent)
-        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
-        workspace = str(PROJECT_ROOT / "workspace.yaml")
-        os.execvp("dagster", ["dagster", "dev", "-w", workspace])
+        return serve(settings, args.host, args.port)
     if args.command == "eval-alerts":
         from ops_pipeline.alerts.backtest import backtest_report, format_report
 
@@ -95,10 +133,21 @@ def main(argv: list[str] | None = None) -> int:
         out = (args.out or settings.landing_dir).resolve()
         start = args.start or date.today() - timedelta(days=args.days)
         return _generate(out, start, args.days, args.users, args.seed, args.incident)
-    if args.command == "demo" and not any(settings.landing_dir.glob("*/*")):
-        start = date.today() - timedelta(days=DEMO_DAYS)
-        _generate(settings.landing_dir, start, DEMO_DAYS, DEMO_USERS, 7, [])
-    return _run(settings, getattr(args, "start", None), getattr(args, "end", None), args.verbose)
+    if args.command == "demo":
+        if not any(settings.landing_dir.glob("*/*")):
+            start = date.today() - timedelta(days=DEMO_DAYS)
+            _generate(settings.landing_dir, start, DEMO_DAYS, DEMO_USERS, 7, [])
+        return _run(settings, None, None, args.verbose)
+    return _run(
+        settings, args.start, args.end, args.verbose, everything=args.all, wait=not args.no_wait, quiet=args.quiet
+    )
+
+
+def _version() -> str:
+    try:
+        return version("ops-pipeline")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _add_location_args(parser: argparse.ArgumentParser) -> None:
@@ -118,14 +167,35 @@ def _generate(out: Path, start: date, days: int, users: int, seed: int, incident
     return 0
 
 
-def _run(settings: Settings, start: date | None, end: date | None, verbose: bool) -> int:
+def _run(
+    settings: Settings,
+    start: date | None,
+    end: date | None,
+    verbose: bool,
+    *,
+    everything: bool = False,
+    wait: bool = True,
+    quiet: bool = False,
+) -> int:
     from ops_pipeline import report
-    from ops_pipeline.pipeline import PipelineError, run
+    from ops_pipeline.pipeline import NothingToBuild, PipelineError, run
 
     log_file = None if verbose else settings.warehouse.parent / "logs" / "last_run.log"
     print("Running the pipeline" + (f" (logs: {log_file})" if log_file else "") + " ...", flush=True)
     try:
-        outcome = run(settings, start, end, log_file)
+        outcome = run(
+            settings,
+            start,
+            end,
+            log_file,
+            everything=everything,
+            wait=wait,
+            # The terminal as it is now: while the run works, its logs go to the log file.
+            progress=None if quiet else functools.partial(print, file=sys.stdout, flush=True),
+        )
+    except NothingToBuild as nothing:
+        print(nothing)
+        return 0
     except PipelineError as error:
         print(f"ops-pipeline: {error}", file=sys.stderr)
         return 2
