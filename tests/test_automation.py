@@ -333,8 +333,14 @@ def test_the_daemon_builds_a_landed_day_and_knows_a_killed_run(generated, tmp_pa
         landed = time.monotonic()
         _wait_for(lambda: new_day in _kpi_dates(settings.serving_path), 300, interval=2)
         took = time.monotonic() - landed
-        runs = [r for r in instance.get_runs() if r.tags.get("dagster/sensor_name") == "build_landed_files"]
-        assert len(runs) == 1 and runs[0].status == DagsterRunStatus.SUCCESS
+
+        def sensor_runs():
+            return [r for r in instance.get_runs() if r.tags.get("dagster/sensor_name") == "build_landed_files"]
+
+        # Published by its serving step; the run ends a moment later.
+        _wait_for(lambda: all(r.status == DagsterRunStatus.SUCCESS for r in sensor_runs()), 60)
+        runs = sensor_runs()
+        assert len(runs) == 1
         assert _kpi_dates(settings.serving_path) == before | {new_day}
         print(f"landed day built and published {took:.0f} s after the files landed")
 
@@ -364,20 +370,6 @@ def test_the_daemon_builds_a_landed_day_and_knows_a_killed_run(generated, tmp_pa
         (message,) = _wait_for(announced, 180, interval=3)[0]
         assert f"Run {victim.run_id[:8]} of job pipeline failed" in message, message
 
-        # A command-line run killed with SIGKILL has no code server to notice: run monitoring does.
-        cli = subprocess.Popen(
-            [BIN / "ops-pipeline", "run", "--all", "-q"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        cli_run = _wait_for(
-            lambda: [r for r in instance.get_runs(limit=5) if r.tags.get("ops_pipeline/pid") == str(cli.pid)], 120
-        )[0]
-        _wait_for(lambda: instance.get_run_by_id(cli_run.run_id).status == DagsterRunStatus.STARTED, 60)
-        cli.send_signal(signal.SIGKILL)
-        cli.wait()
-        _wait_for(lambda: instance.get_run_by_id(cli_run.run_id).status == DagsterRunStatus.FAILURE, 120, interval=2)
-        victim = cli_run
-        (message,) = _wait_for(announced, 180, interval=3)[0]
-        assert "the run's process is gone" in message, message
     finally:
         os.killpg(ui.pid, signal.SIGTERM)
         try:
