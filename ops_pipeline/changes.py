@@ -106,20 +106,30 @@ def landing_changes(
     now = time.time()
     changes = Changes()
     scan = landing.scan(settings.landing_dir)
-    for source_days in scan.by_source_day().values():
+    stats = {f.path: f.path.stat() for f in scan.files}
+    shas: dict[Path, str] = {}
+
+    def sha(f: LandingFile) -> str:
+        """The file's sha256: the recorded one while size and mtime say it is the file loaded."""
+        if f.path not in shas:
+            known, stat = recorded.get(str(f.path)), stats[f.path]
+            same = known and known.bytes == stat.st_size and stat.st_mtime <= known.ingested_at
+            shas[f.path] = known.sha256 if same else sha256_of(f.path)
+        return shas[f.path]
+
+    by_source = scan.by_source_day()
+    for source_days in by_source.values():
         for day, files in source_days.items():
-            stats = {f.path: f.path.stat() for f in files}
-            unsettled = [p for p, st in stats.items() if now - st.st_mtime < settle_seconds]
+            unsettled = [f.path for f in files if now - stats[f.path].st_mtime < settle_seconds]
             if unsettled:
                 changes.unsettled += unsettled
                 continue
-            if all(_unchanged(f, stats[f.path], recorded, finished) for f in files):
+            if all(_unchanged(f, stats[f.path], sha, recorded, finished) for f in files):
                 continue
             if day not in changes.days:
                 changes.days.append(day)
     changes.days.sort()
     if complete_only:
-        by_source = scan.by_source_day()
         for day in changes.days:
             missing = [source for source, days in by_source.items() if day not in days and min(days) < day]
             if missing:
@@ -127,17 +137,13 @@ def landing_changes(
         changes.days = [d for d in changes.days if d not in changes.incomplete]
     # The fingerprint covers every file of the days to build, of every source.
     wanted = set(changes.days)
-    for f in scan.files:
-        if f.landing_date in wanted:
-            known = recorded.get(str(f.path))
-            same = known and known.bytes == f.path.stat().st_size and f.path.stat().st_mtime <= known.ingested_at
-            changes.files.append((str(f.path), known.sha256 if same else sha256_of(f.path)))
+    changes.files = [(str(f.path), sha(f)) for f in scan.files if f.landing_date in wanted]
     return changes
 
 
-def _unchanged(f: LandingFile, stat, recorded: dict[str, Recorded], finished: set[str]) -> bool:
+def _unchanged(f: LandingFile, stat, sha, recorded: dict[str, Recorded], finished: set[str]) -> bool:
     known = recorded.get(str(f.path))
     if known is None or known.run_id not in finished or known.bytes != stat.st_size:
         return False
     # Touched since it was loaded: the content decides.
-    return stat.st_mtime <= known.ingested_at or sha256_of(f.path) == known.sha256
+    return sha(f) == known.sha256

@@ -26,7 +26,7 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 
 def build_definitions(settings: Settings) -> Definitions:
     first_day = first_partition(settings)
-    partitions_def = daily_partitions(settings)
+    partitions_def = daily_partitions(settings, first_day)
     raw_assets = build_raw_assets(partitions_def)
     dbt_models = build_dbt_assets()
     serving = build_serving_asset([key for key in dbt_models.keys if key.path[0] == "marts"])

@@ -26,10 +26,11 @@ def first_partition(settings: Settings) -> date:
     return days[0] if days else datetime.now(ZoneInfo(settings.timezone)).date()
 
 
-def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
+def daily_partitions(settings: Settings, first_day: date | None = None) -> DailyPartitionsDefinition:
+    """first_day: first_partition(settings), when the caller has it already (it scans the landing folder)."""
     # end_offset=1 lets today's landing day be loaded while it is still filling up.
     return DailyPartitionsDefinition(
-        start_date=first_partition(settings).isoformat(), timezone=settings.timezone, end_offset=1
+        start_date=(first_day or first_partition(settings)).isoformat(), timezone=settings.timezone, end_offset=1
     )
 
 
