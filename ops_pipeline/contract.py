@@ -6,7 +6,9 @@ the contract is written down exactly once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 EVENT_NAMES = (
     "app_open",
@@ -145,6 +147,119 @@ SOURCES: dict[str, Source] = {
 # Columns that hold personal data: replaced by salted SHA-256 hashes at ingestion, so raw.users and the
 # quarantine never hold them in clear.
 PERSONAL_COLUMNS = {"users": ("phone", "email")}
+
+# Columns beyond the contract (kept in _extra) are hashed the same way when their name says personal
+# data: one of these words in the name (split at '_', '-', spaces and camelCase; e.g. phone_number,
+# emailAddress, id_card, real_name), or one of the Chinese terms anywhere in it.
+PERSONAL_NAME_WORDS = frozenset(
+    {
+        "phone",
+        "phones",
+        "mobile",
+        "cellphone",
+        "telephone",
+        "tel",
+        "email",
+        "mail",
+        "address",
+        "addr",
+        "idcard",
+        "passport",
+        "ssn",
+        "birthday",
+        "dob",
+        "openid",
+        "unionid",
+        "username",
+        "nickname",
+        "realname",
+        "fullname",
+    }
+)
+# Word pairs of such names: id_card, id_number, real_name, ...
+PERSONAL_NAME_PAIRS = frozenset(
+    {
+        ("id", "card"),
+        ("id", "number"),
+        ("id", "no"),
+        ("identity", "number"),
+        ("identity", "card"),
+        ("birth", "date"),
+        ("of", "birth"),
+        ("real", "name"),
+        ("full", "name"),
+        ("first", "name"),
+        ("last", "name"),
+        ("given", "name"),
+        ("family", "name"),
+        ("user", "name"),
+        ("nick", "name"),
+        ("contact", "name"),
+        ("customer", "name"),
+        ("buyer", "name"),
+        ("receiver", "name"),
+        ("recipient", "name"),
+        ("legal", "name"),
+    }
+)
+PERSONAL_NAME_TERMS = (
+    "手机",
+    "电话",
+    "邮箱",
+    "邮件",
+    "身份证",
+    "证件",
+    "地址",
+    "姓名",
+    "名字",
+    "联系人",
+    "收货人",
+    "生日",
+)
+# And, whatever the column's name, a value that contains one of these forms (RE2, searched in the
+# trimmed value, after removing the characters of the second pattern) is hashed as a whole: the personal
+# data a column of any name, free text included, may carry. Digit runs are bounded, so a longer number
+# (a trace id) does not count as a mobile number in it.
+PERSONAL_VALUE_PATTERNS = {
+    # An 11-digit mainland mobile number, optionally +86 / 86, written with spaces, dashes or brackets.
+    "mobile number": (r"(^|[^0-9])(\+?86)?1[3-9][0-9]{9}([^0-9]|$)", r"[ ()-]"),
+    "e-mail address": (r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}", None),
+    # An 18-character resident ID number: region, a birth date of 1800-2099, sequence, check character.
+    "ID number": (
+        r"(^|[^0-9])[1-9][0-9]{5}(18|19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]([^0-9A-Za-z]|$)",
+        None,
+    ),
+}
+
+
+def name_words(column_name: str) -> list[str]:
+    """A column name's words, lower case: 'phoneNumber' and 'phone-number' give ['phone', 'number']."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column_name.strip())
+    return [w for w in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if w]
+
+
+def looks_personal(column_name: str) -> bool:
+    """Whether a column's name says it holds personal data (PERSONAL_NAME_WORDS, _PAIRS, _TERMS)."""
+    words = name_words(column_name)
+    return (
+        column_name.strip().lower() == "name"
+        or any(w in PERSONAL_NAME_WORDS for w in words)
+        or any(pair in PERSONAL_NAME_PAIRS for pair in pairwise(words))
+        or any(term in column_name for term in PERSONAL_NAME_TERMS)
+    )
+
+
+# Dates that cannot be later than the day after their landing day: a file cannot report what has not
+# happened yet. A row breaking this is quarantined ('<column> more than one day after landing day').
+# Timestamps are compared by their business date in the reporting time zone. published_at of
+# kol_posts and content is not here: a post may be scheduled ahead.
+NOT_AFTER_LANDING_DAY = {
+    "events": ("event_time",),
+    "orders": ("created_at", "updated_at", "paid_at", "refunded_at"),
+    "users": ("registered_at",),
+    "channel_spend": ("date",),
+    "content": ("date",),
+}
 
 # Metadata columns ingestion adds to every raw table.
 RAW_META_COLUMNS = (

@@ -15,12 +15,19 @@ closed with the file, so its temporary tables go with it. The caller's
 connection writes the staged rows, handed over as Arrow tables, for the whole
 range of days in one transaction: a commit per day would cost more than
 writing the day.
+
+What a file says that is not a row but should be seen (it is empty, a
+contract column seems to arrive under another name, an extra column holds
+personal data and was hashed) is a warning: on the file's FileResult, in
+raw.ingestion_warnings (replaced with the day, like the quarantine) and in
+the process's log.
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import logging
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,17 +38,42 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from ops_pipeline.contract import SOURCES
+from ops_pipeline.contract import PERSONAL_VALUE_PATTERNS, SOURCES, looks_personal
 from ops_pipeline.landing import LandingFile
-from ops_pipeline.readers import UnreadableFile, map_columns, read_into_src
+from ops_pipeline.readers import UnreadableFile, is_empty, map_columns, read_into_src, renamed_columns
 from ops_pipeline.sqltext import ident, sql_str
-from ops_pipeline.validation import typed_select
+from ops_pipeline.validation import personal_value_test, typed_select
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 # Files staged at once; on two cores, more do not help, the writer needs its share.
 STAGING_THREADS = 2
 # Staged files waiting to be written, at most: bounds the memory they hold.
 STAGED_AHEAD = 4
+
+# The warnings of the files loaded, replaced with their landing day like raw.quarantine.
+WARNINGS_DDL = (
+    "create table if not exists raw.ingestion_warnings (source varchar, file varchar, landing_date date, "
+    "kind varchar, message varchar, ingested_at timestamptz, run_id varchar)"
+)
+
+
+def ensure_warnings_table(conn) -> None:
+    conn.execute("create schema if not exists raw")
+    conn.execute(WARNINGS_DDL)
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    """Something about a file loaded that a person should know: kind empty_file, schema_drift or
+    personal_data, and what happened."""
+
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
 
 
 @dataclass
@@ -55,6 +87,7 @@ class FileResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    warnings: list[FileWarning] = field(default_factory=list)
 
 
 @dataclass
@@ -75,6 +108,11 @@ class DayResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every warning of the day's files, each as '<file>: <kind>: <message>'."""
+        return [f"{f.file}: {w}" for f in self.files for w in f.warnings]
 
 
 @dataclass
@@ -111,6 +149,7 @@ def ingest_range(
     results: list[DayResult] = []
     conn.execute("begin transaction")
     try:
+        ensure_warnings_table(conn)
         held = _days_holding_rows(conn, source, first_day, last_day)
         with duckdb.connect(config={"threads": 1}) as staging, ThreadPoolExecutor(STAGING_THREADS) as pool:
             staged = _stage_in_order(pool, staging, files, session_zone, timezone_name, pii_salt)
@@ -158,7 +197,7 @@ def _write_day(
     if replace:
         params = {"source": source, "day": day}
         conn.execute(f"delete from raw.{source} where _landing_date = $day", {"day": day})
-        for table in ("raw.quarantine", "raw.ingestion_log"):
+        for table in ("raw.quarantine", "raw.ingestion_log", "raw.ingestion_warnings"):
             conn.execute(f"delete from {table} where source = $source and landing_date = $day", params)
     for staged_file in files:
         _write_file(conn, staged_file, run_id)
@@ -178,8 +217,10 @@ def _stage(cursor, landing_file: LandingFile, session_zone: str, timezone_name: 
             "ingested_at": datetime.now(UTC),
         }
         cursor.execute(f"set TimeZone = {sql_str(session_zone)}")
-        malformed = read_into_src(cursor, path, landing_file.format)
+        empty = is_empty(path, landing_file.format)
+        malformed = read_into_src(cursor, path, landing_file.format, empty=empty)
         columns = map_columns(cursor, path, source)
+        warnings = _warnings(cursor, source, columns, size if empty else None)
         names = ", ".join(ident(c) for c in source.column_names)
         rows_sql = (
             f"select {names}, $landing_date as _landing_date, $file as _file, __row as _row_number, "
@@ -209,12 +250,69 @@ def _stage(cursor, landing_file: LandingFile, session_zone: str, timezone_name: 
         rows_read=rows_loaded + quarantined.num_rows,
         rows_loaded=rows_loaded,
         rows_quarantined=quarantined.num_rows,
+        warnings=warnings,
     )
+    for warning in warnings:
+        log.warning("%s: %s", path, warning)
     return _StagedFile(result, meta["ingested_at"], rows, quarantined)
+
+
+def _warnings(cursor, source, columns: dict[str, str], empty_size: int | None) -> list[FileWarning]:
+    """The warnings of a file read into _src, whose columns map_columns matched."""
+    if empty_size is not None:
+        what = "0 bytes" if not empty_size else f"{empty_size} bytes, nothing but white space"
+        return [FileWarning("empty_file", f"the file is empty ({what}): no header, no rows; loaded as no rows")]
+    warnings = [
+        FileWarning(
+            "schema_drift",
+            f"contract column {column} is missing but the file has {', '.join(alike)}: {column} is NULL on "
+            f"every row and {', '.join(alike)} is kept only in _extra (renamed in the export?)",
+        )
+        for column, alike in renamed_columns(columns, source).items()
+    ]
+    extras = [name for key, name in columns.items() if key not in source.column_names]
+    named = [name for name in extras if looks_personal(name)]
+    if named:
+        warnings.append(
+            FileWarning(
+                "personal_data",
+                f"extra column(s) {', '.join(named)} look like personal data by name: hashed in _extra",
+            )
+        )
+    others = [name for name in extras if name not in named]
+    if others:
+        tests = [personal_value_test(f"nullif(trim({ident(name)}), '')") for name in others]
+        counts = cursor.execute(
+            "select " + ", ".join(f"count(*) filter (where {test})" for test in tests) + " from _src"
+        ).fetchall()[0]
+        forms = " / ".join(PERSONAL_VALUE_PATTERNS)
+        warnings += [
+            FileWarning(
+                "personal_data",
+                f"extra column {name}: {count} value(s) look like personal data ({forms}): hashed in _extra",
+            )
+            for name, count in zip(others, counts, strict=True)
+            if count
+        ]
+    return warnings
 
 
 def _write_file(conn, staged: _StagedFile, run_id: str | None) -> None:
     result = staged.result
+    for warning in result.warnings:
+        conn.execute(
+            "insert into raw.ingestion_warnings values ($source, $file, $landing_date, $kind, $message, "
+            "$ingested_at, $run_id)",
+            {
+                "source": result.source,
+                "file": result.file,
+                "landing_date": result.landing_date,
+                "kind": warning.kind,
+                "message": warning.message,
+                "ingested_at": staged.ingested_at,
+                "run_id": run_id,
+            },
+        )
     # A relation's query, not conn.register: a registered table would be kept until the transaction ends.
     conn.from_arrow(staged.rows).query(
         "_rows",

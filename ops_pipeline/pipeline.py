@@ -61,8 +61,23 @@ def _console_to(log_file: Path | None):
 
 
 def landing_range(settings: Settings, start: date | None, end: date | None) -> tuple[date, date]:
-    """The first and last landing day to build: the files found, clipped to [start, end]."""
-    days = [d for d in landing.scan(settings.landing_dir).days() if (not start or d >= start) and (not end or d <= end)]
+    """The first and last landing day to build: the files found, clipped to [start, end].
+
+    Refuses to start while the landing folder holds a file it must not read (one that resolves
+    outside it, or a landing day later than tomorrow in the reporting time zone), whatever the
+    range: such a file is a delivery mistake that nothing would ever load or report otherwise.
+    Entries of the source folders that are not landing files are not read, each logged as a warning."""
+    import logging
+
+    found = landing.scan(settings.landing_dir, timezone=settings.timezone)
+    for ignored in found.ignored:
+        logging.getLogger(__name__).warning("landing folder: ignored %s", ignored)
+    if found.refused:
+        raise PipelineError(
+            f"{len(found.refused)} file(s) of the landing folder refused, fix or remove them: "
+            + "; ".join(str(refused) for refused in found.refused)
+        )
+    days = [d for d in found.days() if (not start or d >= start) and (not end or d <= end)]
     if not days:
         where = f" between {start or '...'} and {end or '...'}" if start or end else ""
         raise PipelineError(f"no landing files{where} in {settings.landing_dir}")

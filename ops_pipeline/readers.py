@@ -4,16 +4,26 @@ DuckDB's own readers do the work (read_csv, read_text for JSON lines,
 read_parquet). Records a reader cannot split into columns (a CSV line with the
 wrong number of fields, a line that is not a JSON object) go to temp table
 _malformed with their row number, so that they reach the quarantine too.
+
+An empty file (no bytes, or only a byte-order mark and white space) has no
+rows and no header: it is read as a file of no rows, without columns to check.
 """
 
 from __future__ import annotations
 
+import codecs
+import difflib
 from pathlib import Path
 
 import duckdb
 
-from ops_pipeline.contract import Source
+from ops_pipeline.contract import Source, name_words
 from ops_pipeline.sqltext import ident, json_key, sql_str
+
+# Largest file that is looked at for being only white space; anything bigger is not empty.
+BLANK_PROBE_BYTES = 4096
+# Words that do not make two column names alike on their own.
+GENERIC_WORDS = frozenset({"id", "at", "no", "num", "date", "time", "name", "code", "type", "count", "total"})
 
 
 class UnreadableFile(Exception):
@@ -25,9 +35,23 @@ class UnreadableFile(Exception):
         self.problem = problem
 
 
-def read_into_src(conn, path: Path, file_format: str) -> int:
-    """Read a file into _src (all VARCHAR, plus __row = 1-based data row) and _malformed; count the latter."""
+def is_empty(path: Path, file_format: str) -> bool:
+    """No bytes at all, or (CSV, JSON lines) nothing but a byte-order mark and white space."""
+    size = path.stat().st_size
+    if size == 0:
+        return True
+    if file_format == "parquet" or size > BLANK_PROBE_BYTES:
+        return False
+    return not path.read_bytes().removeprefix(codecs.BOM_UTF8).strip()
+
+
+def read_into_src(conn, path: Path, file_format: str, empty: bool = False) -> int:
+    """Read a file into _src (all VARCHAR, plus __row = 1-based data row) and _malformed; count the latter.
+    An empty file (is_empty) gives a _src of no rows and no columns."""
     conn.execute("create or replace temp table _malformed (__row bigint, __reason varchar, __record varchar)")
+    if empty:
+        conn.execute("create or replace temp table _src (__row bigint)")
+        return 0
     literal = "'" + str(path).replace("'", "''") + "'"
     try:
         if file_format == "csv":
@@ -108,8 +132,13 @@ def _all_varchar_sql(conn) -> str:
 
 
 def map_columns(conn, path: Path, source: Source) -> dict[str, str]:
-    """Contract column -> the file's column, matched case-insensitively; extras under their own name."""
+    """Contract column -> the file's column, matched case-insensitively; extras under their own name.
+
+    A file of no rows and no columns (empty, or JSON lines that are all malformed) has no columns to
+    check. A required column missing fails the file, naming any column of a similar name it has."""
     file_columns = [name for name, *_ in conn.execute("describe _src").fetchall() if name != "__row"]
+    if not file_columns and not conn.execute("select count(*) from _src").fetchall()[0][0]:
+        return {}
     mapping: dict[str, str] = {}
     for name in file_columns:
         key = name.strip().lower()
@@ -118,8 +147,33 @@ def map_columns(conn, path: Path, source: Source) -> dict[str, str]:
         mapping[key] = name
     missing = [c for c in source.required if c not in mapping]
     if missing:
-        raise UnreadableFile(path, f"missing required column(s) {', '.join(missing)}")
+        alike = renamed_columns(mapping, source)
+        hints = [f"{c} (the file has {', '.join(alike[c])}: renamed?)" if c in alike else c for c in missing]
+        raise UnreadableFile(path, f"missing required column(s) {', '.join(hints)}")
     return mapping
+
+
+def renamed_columns(mapping: dict[str, str], source: Source) -> dict[str, list[str]]:
+    """Contract columns missing from the file -> the file's extra columns of a similar name (schema
+    drift: channel delivered as utm_channel, event_time as event_timestamp)."""
+    extras = [name for key, name in mapping.items() if key not in source.column_names]
+    found: dict[str, list[str]] = {}
+    for column in source.column_names:
+        if column not in mapping:
+            alike = [name for name in extras if similar_names(column, name)]
+            if alike:
+                found[column] = alike
+    return found
+
+
+def similar_names(contract_name: str, file_name: str) -> bool:
+    """Whether a file's column name looks like a spelling of a contract column's: the words of one
+    (generic words such as id or at aside) are all among the other's, or the names are 80% alike."""
+    ours, theirs = set(name_words(contract_name)), set(name_words(file_name))
+    specific_ours, specific_theirs = ours - GENERIC_WORDS, theirs - GENERIC_WORDS
+    if specific_ours & specific_theirs and (specific_ours <= theirs or specific_theirs <= ours):
+        return True
+    return difflib.SequenceMatcher(None, contract_name, "_".join(name_words(file_name))).ratio() >= 0.8
 
 
 def _first_line(error: Exception) -> str:

@@ -4,12 +4,38 @@ One SELECT over _src yields the typed contract columns, the extra columns as
 JSON, __reason: every contract rule the row breaks, as 'kind: detail' texts
 joined by '; ', NULL when none, and __record: for the rows with a reason only,
 the file's row as JSON (personal data hashed), which raw.quarantine keeps.
+
+Personal data is hashed as salted SHA-256 of the trimmed value: the contract's
+personal columns, extra columns whose name says personal data
+(contract.looks_personal), and, in any other extra column, each value that
+contains a mobile number, an e-mail address or an ID number
+(contract.PERSONAL_VALUE_PATTERNS).
+
+A value is typed only when its text means exactly the number stored: an
+integer is a whole number written as one (`12`, `+12`, `12.0`; not `12.7`,
+`1e3`, `0x1F` or `1_000`, which DuckDB would round or reinterpret), and a
+decimal that a double cannot hold digit for digit (more than about 16
+significant digits) is refused instead of being rounded.
 """
 
 from __future__ import annotations
 
-from ops_pipeline.contract import EVENT_PLATFORMS, ORDER_STATUSES, PERSONAL_COLUMNS, Column, Source
-from ops_pipeline.sqltext import ident, pairs, sql_list, sql_str
+from ops_pipeline.contract import (
+    EVENT_PLATFORMS,
+    NOT_AFTER_LANDING_DAY,
+    ORDER_STATUSES,
+    PERSONAL_COLUMNS,
+    PERSONAL_VALUE_PATTERNS,
+    Column,
+    Source,
+    looks_personal,
+)
+from ops_pipeline.sqltext import ident, sql_list, sql_str
+
+# The text of an integer: a whole number, optionally with a zero fraction (pandas writes 12.0).
+INTEGER_TEXT = r"[+-]?[0-9]+(\.0*)?"
+# The text of a decimal or float: plain or scientific notation, nothing else.
+NUMBER_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 
 
 def typed_select(source: Source, file_columns: dict[str, str], timezone_name: str) -> str:
@@ -22,20 +48,28 @@ def typed_select(source: Source, file_columns: dict[str, str], timezone_name: st
         if column.name in personal:
             value = f"sha256($salt || {value})"
         cleaned.append(f"{value} as {ident('v_' + column.name)}")
-    extras = [name for key, name in file_columns.items() if key not in source.column_names]
-    extra = f"json_object({pairs(extras)})" if extras else "cast(null as varchar)"
+    extras = {key: name for key, name in file_columns.items() if key not in source.column_names}
+    extra_pairs = ", ".join(f"{sql_str(name)}, {extra_value(ident(name), name)}" for name in extras.values())
+    extra = f"json_object({extra_pairs})" if extras else "cast(null as varchar)"
     cleaned.append(f"{extra} as __extra")
     # The file's own values, carried along for the record of a rejected row.
     raw = {key: ident("raw_" + name) for key, name in file_columns.items()}
     cleaned += [f"{ident(name)} as {raw[key]}" for key, name in file_columns.items()]
     record_pairs = ", ".join(
-        f"{sql_str(name)}, " + (f"sha256($salt || {raw[key]})" if key in personal else raw[key])
+        f"{sql_str(name)}, "
+        + (
+            f"sha256($salt || {raw[key]})"
+            if key in personal
+            else extra_value(raw[key], name)
+            if key in extras
+            else raw[key]
+        )
         for key, name in file_columns.items()
     )
     record = f"json_object({record_pairs})" if record_pairs else "'{}'"
 
     typed = ", ".join(f"{_typed_value(c)} as {ident(c.name)}" for c in source.columns)
-    reasons = [r for c in source.columns for r in _column_reasons(c)] + _source_reasons(source.name, timezone_name)
+    reasons = [r for c in source.columns for r in _column_reasons(c)] + _source_reasons(source, timezone_name)
     names = ", ".join(ident(c.name) for c in source.columns)
     return (
         f"with cleaned as (select {', '.join(cleaned)} from _src),"
@@ -46,18 +80,40 @@ def typed_select(source: Source, file_columns: dict[str, str], timezone_name: st
     )
 
 
+def extra_value(column_sql: str, name: str) -> str:
+    """What _extra keeps of an extra column's value: the value as the file had it, or its salted
+    hash when the column's name says personal data, or when the value contains a personal form."""
+    trimmed = f"nullif(trim({column_sql}), '')"
+    if looks_personal(name):
+        return f"sha256($salt || {trimmed})"
+    return f"case when {personal_value_test(trimmed)} then sha256($salt || {trimmed}) else {column_sql} end"
+
+
+def personal_value_test(value_sql: str) -> str:
+    """SQL: whether a (trimmed) value contains one of the forms of PERSONAL_VALUE_PATTERNS."""
+    tests = []
+    for pattern, ignored in PERSONAL_VALUE_PATTERNS.values():
+        subject = f"regexp_replace({value_sql}, {sql_str(ignored)}, '', 'g')" if ignored else value_sql
+        tests.append(f"regexp_matches({subject}, {sql_str(pattern)})")
+    return "coalesce(" + " or ".join(tests) + ", false)"
+
+
 def _typed_value(column: Column) -> str:
     v = ident("v_" + column.name)
     if column.name == "platform" or column.name == "status":
         return f"lower({v})"
+    number = (
+        f"case when regexp_full_match({v}, {sql_str(NUMBER_TEXT)}) and isfinite(try_cast({v} as double)) "
+        f"then try_cast({v} as double) end"
+    )
     return {
         "string": v,
         "json": v,
         "timestamp": f"try_cast({v} as timestamptz)",
         "date": f"try_cast({v} as date)",
-        "integer": f"try_cast({v} as bigint)",
-        "decimal": f"case when isfinite(try_cast({v} as double)) then try_cast({v} as double) end",
-        "float": f"case when isfinite(try_cast({v} as double)) then try_cast({v} as double) end",
+        "integer": f"case when regexp_full_match({v}, {sql_str(INTEGER_TEXT)}) then try_cast({v} as bigint) end",
+        "decimal": number,
+        "float": number,
     }[column.type]
 
 
@@ -74,19 +130,40 @@ def _column_reasons(column: Column) -> list[str]:
         reasons.append(
             f"case when {v} is not null and {typed} is null then '{name} is not a valid {column.type}: ' || {v} end"
         )
+    if column.type == "decimal":
+        # Amounts must arrive as written (a float is a measurement: its last digits carry nothing).
+        # A double holds 15-17 significant digits; its shortest text (DuckDB's cast to varchar) is
+        # the number it stores. Compared as decimals with 18 places, so 12.50 and 12.5 are the same.
+        stored = f"cast({typed} as varchar)"
+        reasons.append(
+            f"case when try_cast({v} as decimal(38, 18)) <> try_cast({stored} as decimal(38, 18)) "
+            f"then '{name} has more digits than a double keeps: ' || {v} || ' would be stored as ' || {stored} end"
+        )
     if column.type in ("integer", "decimal"):
         reasons.append(f"case when {typed} < 0 then 'negative {name}: ' || {v} end")
     return reasons
 
 
-def _source_reasons(source: str, timezone_name: str) -> list[str]:
+def _source_reasons(source: Source, timezone_name: str) -> list[str]:
+    return _rules(source.name) + _not_after_landing_day(source, timezone_name)
+
+
+def _not_after_landing_day(source: Source, timezone_name: str) -> list[str]:
+    types = {c.name: c.type for c in source.columns}
+    reasons = []
+    for name in NOT_AFTER_LANDING_DAY.get(source.name, ()):
+        column = ident(name)
+        day = f"cast({column} at time zone '{timezone_name}' as date)" if types[name] == "timestamp" else column
+        reasons.append(
+            f"case when {day} > $landing_date + 1 then '{name} more than one day after landing day: ' "
+            f"|| {ident('v_' + name)} || ' landed ' || $landing_date end"
+        )
+    return reasons
+
+
+def _rules(source: str) -> list[str]:
     if source == "events":
-        return [
-            f"case when platform not in ({sql_list(EVENT_PLATFORMS)}) then 'unknown platform: ' || v_platform end",
-            f"case when cast(event_time at time zone '{timezone_name}' as date) > $landing_date + 1 "
-            "then 'event_time more than one day after landing day: ' || v_event_time "
-            "|| ' landed ' || $landing_date end",
-        ]
+        return [f"case when platform not in ({sql_list(EVENT_PLATFORMS)}) then 'unknown platform: ' || v_platform end"]
     if source == "orders":
         return [
             f"case when status not in ({sql_list(ORDER_STATUSES)}) then 'unknown status: ' || v_status end",

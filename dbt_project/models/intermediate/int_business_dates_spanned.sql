@@ -5,25 +5,33 @@
     (rows loaded without an ingestion log entry still count). Daily company
     tables (activity_daily) have exactly these rows; event-derived marts stop
     at the last one.
+
+    A landing day later than tomorrow in the reporting time zone cannot be
+    known yet: ingestion refuses such files, and rows of one already in raw
+    (loaded before that rule) never widen the span.
 #}
 {{ config(materialized='table') }}
 
 {%- set raw_tables = ['events', 'orders', 'users', 'channel_spend', 'kol_posts', 'content'] %}
+{%- set latest_landing_day = add_days(business_date(dbt.current_timestamp()), 1) %}
 
 with
 
 landing_days as (
 
     select landing_date from {{ source('raw', 'ingestion_log') }}
+    where landing_date <= {{ latest_landing_day }}
     {%- for table in raw_tables %}
 
     union all
 
     select min(_landing_date) as landing_date from {{ source('raw', table) }}
+    where _landing_date <= {{ latest_landing_day }}
 
     union all
 
     select max(_landing_date) as landing_date from {{ source('raw', table) }}
+    where _landing_date <= {{ latest_landing_day }}
     {%- endfor %}
 
 ),
