@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import duckdb
+
 from ops_pipeline.alerts.delivery import SlackTarget
 from ops_pipeline.alerts.message import run_report_lines
-from ops_pipeline.alerts.outbox import jsonl_path
+from ops_pipeline.alerts.outbox import Alert, jsonl_path, refreshed
 from ops_pipeline.pipeline import RunOutcome, summarise_warehouse
 from ops_pipeline.settings import Settings
+from ops_pipeline.warehouse import WarehouseBusy
+
+OUTBOX_WAIT_SECONDS = 5.0
 
 
 def run_report(settings: Settings, outcome: RunOutcome) -> str:
@@ -36,7 +43,8 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
         lines += ["", "Tables built:"]
         lines += [f"  {schema}.{table}: {count:,} rows" for schema, table, count in summary.tables]
     slack_on = SlackTarget.from_settings(settings) is not None
-    lines += ["", *run_report_lines(outcome.alerts, slack_on, str(jsonl_path(settings.warehouse)))]
+    alerts = alerts_as_stored(settings, outcome.alerts)
+    lines += ["", *run_report_lines(alerts, slack_on, str(jsonl_path(settings.warehouse)))]
     lines += [
         "",
         f"Assets materialised in this run: {len(outcome.materialized)}",
@@ -45,6 +53,18 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
         "Open the UI: make ui, then http://127.0.0.1:3000 (this run is listed under Runs).",
     ]
     return "\n".join(lines)
+
+
+def alerts_as_stored(settings: Settings, alerts: Sequence[Alert]) -> list[Alert]:
+    """The run's alerts with their status as the outbox has it now, after every delivery of the
+    run (a later announcement's delivery may have sent an earlier alert); as they are when the
+    outbox cannot be read (locked, or a spooled announcement with no outbox yet)."""
+    if not alerts or not settings.warehouse.exists():
+        return list(alerts)
+    try:
+        return refreshed(settings.warehouse, alerts, wait_seconds=OUTBOX_WAIT_SECONDS)
+    except (WarehouseBusy, duckdb.Error):
+        return list(alerts)
 
 
 def _headline_lines(headlines: dict) -> list[str]:

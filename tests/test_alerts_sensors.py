@@ -106,7 +106,9 @@ def test_the_pipeline_job_evaluates_the_dates_it_rebuilt_and_announces_once(setu
         in request["body"]["text"]
     )
 
-    assert "delivery: 0 sent" in delivery_sensor(settings)(build_sensor_context(instance=instance)).skip_message
+    assert (
+        "delivery: sent 0, pending 0" in delivery_sensor(settings)(build_sensor_context(instance=instance)).skip_message
+    )
     again = _materialize(instance, settings)  # the date is rebuilt
     assert (_evaluated(instance, again)["alerts"], _evaluated(instance, again)["new_alerts"]) == (1, 0)
     full = _materialize(instance, settings, tags={})  # a full build: every date is evaluated
@@ -137,7 +139,7 @@ def test_the_delivery_sensor_skips_quietly_while_the_warehouse_is_locked(setup, 
     sensor = delivery_sensor(settings)
     with _locked(settings.warehouse):
         assert "warehouse busy" in sensor(build_sensor_context(instance=instance)).skip_message
-    assert "1 sent" in sensor(build_sensor_context(instance=instance)).skip_message
+    assert "sent 1, pending 0" in sensor(build_sensor_context(instance=instance)).skip_message
     assert len(slack.requests) == 2
 
 
@@ -148,7 +150,7 @@ def test_the_delivery_sensor_retries_a_failed_send_on_the_next_tick(setup, slack
     assert [r["status"] for r in outbox_rows(settings.warehouse)] == ["pending"]
     sensor = delivery_sensor(settings)
     context = build_sensor_context(instance=instance)
-    assert "1 sent" in sensor(context).skip_message
+    assert "sent 1, pending 0" in sensor(context).skip_message
     sensor(context)
     assert len(slack.requests) == 2
     assert [(r["status"], r["attempts"]) for r in outbox_rows(settings.warehouse)] == [("sent", 2)]

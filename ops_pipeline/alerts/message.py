@@ -2,15 +2,24 @@
 
 The same text goes to Slack (as the notification fallback), to alerts.jsonl
 and to the run log.
+
+Slack reads `&`, `<` and `>` as control characters in every text object
+(mrkdwn and plain_text) and in the fallback text: `<!channel>` notifies a
+whole channel, `<@U123>` a person. Everything an alert carries from data or
+configuration (file names in error messages, slice values, labels, owners,
+monitor names) enters a message through slack_safe(), which escapes them with
+slack_escape(); links go through slack_url(). The builders below read only
+that escaped view, so the only `<...>` in a message are the links they write.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from urllib.parse import quote, urlencode
 
-from ops_pipeline.alerts.outbox import CHECK_FAILURE, LATE_SOURCE, RUN_FAILURE, Alert
+from ops_pipeline.alerts.outbox import CHECK_FAILURE, LATE_SOURCE, RUN_FAILURE, Alert, status_summary
 from ops_pipeline.metrics.registry import format_number, load_registry
 
 METRICS_ASSET = ("marts", "metrics_daily")
@@ -19,6 +28,65 @@ EVALUATIONS_ASSET = ("monitoring", "evaluations")
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 SEVERITY_ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 HEADER_LIMIT = 150
+SECTION_LIMIT = 2900  # Slack: 3000 characters per text object
+# What a link's URL keeps as it is: the reserved and unreserved characters of RFC 3986 and `%`; the
+# rest (`<`, `>`, `|`, spaces, quotes, controls, non-ASCII) is percent-encoded, so a URL cannot end the
+# <url|text> syntax. `&` stays: it separates the query, and Slack clients open `&amp;` in a link
+# target literally.
+URL_SAFE = ":/?#[]@!$&'()*+,;=%-._~"
+
+
+def slack_escape(text: object) -> str:
+    """Text from data or configuration, made inert for Slack: `&`, `<` and `>` as the HTML entities
+    Slack decodes for display (the only three it decodes)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_url(url: str | None) -> str | None:
+    """A link target that is safe inside <url|text>: http(s) only, percent-encoded where it could
+    break the syntax; None for anything else (the message then has no link)."""
+    if not url:
+        return None
+    url = quote(str(url).strip(), safe=URL_SAFE)
+    return url if url.lower().startswith(("http://", "https://")) else None
+
+
+def _escape_optional(text: object | None) -> str | None:
+    return None if text is None else slack_escape(text)
+
+
+def slack_safe(alert: Alert) -> Alert:
+    """The alert as the message builders read it: every text from data or configuration escaped for
+    Slack, the link made safe. The one place untrusted text enters a message."""
+    drill = alert.drill_down
+    if drill:
+        drill = {
+            **drill,
+            "dimension": _escape_optional(drill.get("dimension")),
+            "top": [
+                {**item, "dimension_value": slack_escape(item["dimension_value"])} for item in drill.get("top") or []
+            ],
+        }
+    return replace(
+        alert,
+        monitor=_escape_optional(alert.monitor),
+        label=_escape_optional(alert.label),
+        severity=slack_escape(alert.severity),
+        owner=_escape_optional(alert.owner),
+        dimension=_escape_optional(alert.dimension),
+        dimension_value=_escape_optional(alert.dimension_value),
+        likely_cause=_escape_optional(alert.likely_cause),
+        cause_reasons=[slack_escape(reason) for reason in alert.cause_reasons],
+        drill_down=drill,
+        link=slack_url(alert.link),
+    )
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, never ending inside an entity slack_escape wrote."""
+    if len(text) <= limit:
+        return text
+    return re.sub(r"&(?:a|am|amp|l|lt|g|gt)?$", "", text[:limit])
 
 
 def asset_url(base: str, asset_path: Sequence[str] = METRICS_ASSET, view: str | None = None) -> str:
@@ -100,6 +168,7 @@ def drill_down_title(alert: Alert) -> str:
 
 
 def metric_text(alert: Alert) -> str:
+    alert = slack_safe(alert)
     icon = SEVERITY_ICON.get(alert.severity, "")
     lines = [
         f"{icon} [{alert.severity.upper()}] {_what(alert)}: {_direction(alert)} {format_change(alert.relative_change)}"
@@ -125,10 +194,11 @@ def metric_text(alert: Alert) -> str:
 
 
 def metric_blocks(alert: Alert) -> list[dict]:
+    alert = slack_safe(alert)
     icon = SEVERITY_ICON.get(alert.severity, "")
     header = f"{icon} {_what(alert)} {_direction(alert)} {format_change(alert.relative_change)} · {alert.date}"
     blocks: list[dict] = [
-        {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_LIMIT], "emoji": True}},
+        {"type": "header", "text": {"type": "plain_text", "text": clip(header, HEADER_LIMIT), "emoji": True}},
         {
             "type": "section",
             "fields": [
@@ -154,7 +224,9 @@ def metric_blocks(alert: Alert) -> list[dict]:
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*{drill_down_title(alert)}*\n" + "\n".join(f"• {line}" for line in drill),
+                    "text": clip(
+                        f"*{drill_down_title(alert)}*\n" + "\n".join(f"• {line}" for line in drill), SECTION_LIMIT
+                    ),
                 },
             }
         )
@@ -165,7 +237,9 @@ def metric_blocks(alert: Alert) -> list[dict]:
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*Likely cause:* `{alert.likely_cause}`" + (f"\n{reasons}" if reasons else ""),
+                    "text": clip(
+                        f"*Likely cause:* `{alert.likely_cause}`" + (f"\n{reasons}" if reasons else ""), SECTION_LIMIT
+                    ),
                 },
             }
         )
@@ -174,15 +248,18 @@ def metric_blocks(alert: Alert) -> list[dict]:
 
 
 def _context(alert: Alert, link_text: str) -> dict:
+    """The footer; `alert` is the escaped view (slack_safe) and `link_text` is built from it."""
     parts = [f"Monitor `{alert.monitor}`"] if alert.monitor else []
     if alert.owner:
         parts.append(f"Owner: {alert.owner}")
     if alert.link:
         parts.append(f"<{alert.link}|{link_text}>")
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(parts) or "ops_pipeline"}]}
+    text = clip(" · ".join(parts), SECTION_LIMIT) or "ops_pipeline"
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def pipeline_text(alert: Alert) -> str:
+    alert = slack_safe(alert)
     lines = [f"{SEVERITY_ICON.get(alert.severity, '')} [{alert.severity.upper()}] {alert.label}"]
     lines += alert.cause_reasons
     if alert.link:
@@ -198,6 +275,7 @@ PIPELINE_LINK_TEXT = {
 
 
 def pipeline_blocks(alert: Alert) -> list[dict]:
+    alert = slack_safe(alert)
     link_text = PIPELINE_LINK_TEXT.get(alert.kind, "Open the checks in Dagster")
     blocks: list[dict] = [
         {
@@ -205,7 +283,7 @@ def pipeline_blocks(alert: Alert) -> list[dict]:
             "text": {
                 "type": "plain_text",
                 "emoji": True,
-                "text": f"{SEVERITY_ICON.get(alert.severity, '')} {alert.label}"[:HEADER_LIMIT],
+                "text": clip(f"{SEVERITY_ICON.get(alert.severity, '')} {alert.label}", HEADER_LIMIT),
             },
         },
     ]
@@ -213,7 +291,10 @@ def pipeline_blocks(alert: Alert) -> list[dict]:
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": "\n".join(f"• {reason}" for reason in alert.cause_reasons)[:2900]},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": clip("\n".join(f"• {reason}" for reason in alert.cause_reasons), SECTION_LIMIT),
+                },
             }
         )
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Likely cause:* `pipeline`"}})
@@ -231,15 +312,23 @@ def render(alert: Alert) -> Alert:
 
 
 def run_report_lines(alerts: Sequence[Alert], slack_on: bool, jsonl: str | None = None) -> list[str]:
-    """What `ops-pipeline run` prints about the alerts of the dates it built."""
+    """What `ops-pipeline run` prints about the alerts of the dates it built. With Slack on, what
+    the outbox says of them (their status after delivery): sent, pending, failed."""
     new = [a for a in alerts if a.new]
-    where = "Slack" if slack_on else "the outbox table monitoring.alert_outbox" + (f" and {jsonl}" if jsonl else "")
-    lines = [f"Alerts for the dates built: {len(alerts)} ({len(new)} new, delivered to {where})"]
+    if slack_on:
+        head = f"Alerts for the dates built: {len(alerts)} ({len(new)} new)"
+        if alerts:
+            head += f"; Slack: {status_summary(a.status for a in alerts)}"
+    else:
+        where = "the outbox table monitoring.alert_outbox" + (f" and {jsonl}" if jsonl else "")
+        head = f"Alerts for the dates built: {len(alerts)} ({len(new)} new, delivered to {where})"
+    lines = [head]
     for alert in alerts:
-        first = alert.message.splitlines()[0] if alert.message else alert.label or alert.alert_id
-        drill = drill_down_lines(alert)
+        first = alert.message.splitlines()[0] if alert.message else slack_escape(alert.label or alert.alert_id)
+        safe = slack_safe(alert)
+        drill = drill_down_lines(safe)
         state = "new" if alert.new else "announced before"
-        lines.append(f"  {first} [{alert.likely_cause}; {state}; {alert.status}]")
+        lines.append(f"  {first} [{safe.likely_cause}; {state}; {alert.status}]")
         if drill:
-            lines.append(f"      {drill_down_title(alert)}: {drill[0]}")
+            lines.append(f"      {drill_down_title(safe)}: {drill[0]}")
     return lines

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime
@@ -36,6 +37,20 @@ SCHEMA = "monitoring"
 PENDING, SENDING, SENT, LOCAL, FAILED = "pending", "sending", "sent", "local", "failed"
 METRIC, RUN_FAILURE, CHECK_FAILURE = "metric", "run_failure", "check_failure"
 LATE_SOURCE = "late_source"  # a source that did not land by its deadline (alerts/freshness.py)
+
+
+def status_summary(statuses: Iterable[str]) -> str:
+    """What became of these alerts, by status: 'sent 2, pending 1 (retried on the next tick), failed 1'.
+    `sending` (claimed by a deliverer right now) counts as pending: it is not sent yet."""
+    counts = Counter(statuses)
+    pending = counts[PENDING] + counts[SENDING]
+    parts = [f"sent {counts[SENT]}", f"pending {pending}" + (" (retried on the next tick)" if pending else "")]
+    if counts[FAILED]:
+        parts.append(f"failed {counts[FAILED]} (not retried)")
+    if counts[LOCAL]:
+        parts.append(f"local {counts[LOCAL]} (stored while Slack was off)")
+    return ", ".join(parts)
+
 
 EVALUATIONS_DDL = f"""
 create table if not exists {SCHEMA}.evaluations (
