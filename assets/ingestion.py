@@ -82,7 +82,7 @@ def _raw_asset(source: str, partitions_def: PartitionsDefinition) -> AssetsDefin
     )
     def _asset(context: AssetExecutionContext, duckdb: DuckDBResource, ops: OpsSettings) -> MaterializeResult:
         first_day, last_day = landing_days_of(*context.partition_time_window)
-        files = landing.scan(ops.landing_dir, source).by_source_day().get(source, {})
+        files = landing.scan(ops.landing_dir, source, timezone=ops.timezone).by_source_day().get(source, {})
         with duckdb.get_connection() as conn:
             conn.execute("set TimeZone = 'UTC'")
             ensure_raw_schema(conn)
@@ -106,6 +106,9 @@ def _raw_asset(source: str, partitions_def: PartitionsDefinition) -> AssetsDefin
             )
             or f"no {source} files in the landing folder for {first_day} .. {last_day}"
         )
+        warnings = [warning for day in days for warning in day.warnings]
+        if warnings:
+            context.log.warning(f"{len(warnings)} warning(s), kept in raw.ingestion_warnings:\n" + "\n".join(warnings))
         failed = [d for d in days if d.error]
         if failed:
             raise Failure(
@@ -131,6 +134,7 @@ def _summary(days: list[DayResult]) -> dict:
         "rows_loaded": sum(d.rows_loaded for d in days),
         "rows_quarantined": sum(d.rows_quarantined for d in days),
         "dagster/row_count": sum(d.rows_loaded for d in days),
+        "warnings": sum(len(d.warnings) for d in days),
         "last_files": MetadataValue.md(
             "| landing day | file | read | loaded | quarantined |\n|---|---|---|---|---|\n" + rows
         ),

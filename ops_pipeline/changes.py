@@ -42,6 +42,7 @@ class Changes:
     files: list[tuple[str, str]] = field(default_factory=list)  # (path, sha256) of every file of those days
     unsettled: list[Path] = field(default_factory=list)  # changed in the last settle seconds: still arriving
     incomplete: dict[date, list[str]] = field(default_factory=dict)  # days left for the sources still missing
+    refusal: str | None = None  # the landing folder holds files it must not read (LandingScan.refusal): build nothing
 
     @property
     def fingerprint(self) -> str:
@@ -105,7 +106,8 @@ def landing_changes(
     finished = succeeded(instance, {r.run_id for r in recorded.values() if r.run_id})
     now = time.time()
     changes = Changes()
-    scan = landing.scan(settings.landing_dir)
+    scan = landing.scan(settings.landing_dir, timezone=settings.timezone)
+    changes.refusal = scan.refusal()
     stats = {f.path: f.path.stat() for f in scan.files}
     shas: dict[Path, str] = {}
 

@@ -52,17 +52,6 @@ STAGING_THREADS = 2
 # Staged files waiting to be written, at most: bounds the memory they hold.
 STAGED_AHEAD = 4
 
-# The warnings of the files loaded, replaced with their landing day like raw.quarantine.
-WARNINGS_DDL = (
-    "create table if not exists raw.ingestion_warnings (source varchar, file varchar, landing_date date, "
-    "kind varchar, message varchar, ingested_at timestamptz, run_id varchar)"
-)
-
-
-def ensure_warnings_table(conn) -> None:
-    conn.execute("create schema if not exists raw")
-    conn.execute(WARNINGS_DDL)
-
 
 @dataclass(frozen=True)
 class FileWarning:
@@ -149,7 +138,6 @@ def ingest_range(
     results: list[DayResult] = []
     conn.execute("begin transaction")
     try:
-        ensure_warnings_table(conn)
         held = _days_holding_rows(conn, source, first_day, last_day)
         with duckdb.connect(config={"threads": 1}) as staging, ThreadPoolExecutor(STAGING_THREADS) as pool:
             staged = _stage_in_order(pool, staging, files, session_zone, timezone_name, pii_salt)

@@ -64,6 +64,14 @@ class LandingScan:
             grouped[f.source][f.landing_date].append(f)
         return grouped
 
+    def refusal(self) -> str | None:
+        """Why nothing may be built while the folder holds a refused file, naming each; None if none."""
+        if not self.refused:
+            return None
+        return f"{len(self.refused)} file(s) of the landing folder refused, fix or remove them: " + "; ".join(
+            str(refused) for refused in self.refused
+        )
+
     def warnings(self) -> list[str]:
         """One line per entry not read: refused ones first, then ignored ones."""
         return [f"refused {s}" for s in self.refused] + [f"ignored {s}" for s in self.ignored]

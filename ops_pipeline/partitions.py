@@ -22,7 +22,7 @@ def first_partition(settings: Settings) -> date:
     the reporting time zone while it is empty): the asset pages show the days that exist."""
     if settings.partition_start:
         return date.fromisoformat(settings.partition_start)
-    days = landing.scan(settings.landing_dir).days()
+    days = landing.scan(settings.landing_dir, timezone=settings.timezone).days()
     return days[0] if days else datetime.now(ZoneInfo(settings.timezone)).date()
 
 

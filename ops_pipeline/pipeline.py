@@ -7,6 +7,7 @@ run appears in the UI with its logs.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -26,6 +27,8 @@ from ops_pipeline.partitions import before_first_partition, first_partition, ran
 from ops_pipeline.quality.report import failed_check_lines_from_events
 from ops_pipeline.settings import Settings
 from ops_pipeline.warehouse import WarehouseLocked, writer_lock
+
+log = logging.getLogger(__name__)
 
 
 class PipelineError(Exception):
@@ -48,6 +51,7 @@ class RunOutcome:
     check_lines: list[str] = field(default_factory=list)  # data-quality checks that failed or warn
     alerts: list = field(default_factory=list)  # alerts raised or announced for this run
     dead_runs: list[str] = field(default_factory=list)  # earlier runs found dead and marked failed
+    instance: DagsterInstance | None = None  # None: the run never started (its disk is full)
 
 
 @contextmanager
@@ -67,16 +71,11 @@ def landing_range(settings: Settings, start: date | None, end: date | None) -> t
     outside it, or a landing day later than tomorrow in the reporting time zone), whatever the
     range: such a file is a delivery mistake that nothing would ever load or report otherwise.
     Entries of the source folders that are not landing files are not read, each logged as a warning."""
-    import logging
-
     found = landing.scan(settings.landing_dir, timezone=settings.timezone)
     for ignored in found.ignored:
-        logging.getLogger(__name__).warning("landing folder: ignored %s", ignored)
+        log.warning("landing folder: ignored %s", ignored)
     if found.refused:
-        raise PipelineError(
-            f"{len(found.refused)} file(s) of the landing folder refused, fix or remove them: "
-            + "; ".join(str(refused) for refused in found.refused)
-        )
+        raise PipelineError(found.refusal())
     days = [d for d in found.days() if (not start or d >= start) and (not end or d <= end)]
     if not days:
         where = f" between {start or '...'} and {end or '...'}" if start or end else ""
@@ -95,6 +94,8 @@ def days_to_build(
     if start or end or everything:
         return landing_range(settings, start, end)
     changes = landing_changes(settings, instance)
+    if changes.refusal:
+        raise PipelineError(changes.refusal)
     if not changes.days:
         raise NothingToBuild(
             f"nothing to build: {changes.describe()} in {settings.landing_dir} since the last successful run "
@@ -121,12 +122,50 @@ def run(
     and dbt logs) goes there instead of the terminal; the Dagster instance keeps the same logs.
     progress receives a line per step as the run goes.
     """
+    from ops_pipeline.definitions import PIPELINE_JOB
+
+    run_id = make_new_run_id()
+    folders = [settings.warehouse.parent, settings.dagster_home, *([log_file.parent] if log_file else [])]
+    try:
+        outcome = _execute(settings, run_id, start, end, log_file, everything, wait, progress)
+        full = None if outcome.success else _full_disk(folders, *outcome.failures)
+    except PipelineError:
+        raise
+    except Exception as error:
+        # The disk under the warehouse (or its Dagster instance, or the run log) filled up: Dagster's
+        # storage, the log file or DuckDB failed before the run could record its own failure.
+        full = _full_disk(folders, error)
+        if full is None:
+            raise
+        outcome = RunOutcome(run_id, start, end, False, log_file=log_file)
+    if full is not None:
+        outcome.failures.insert(0, warehouse.disk_full_message(settings.warehouse, full))
+    _collect_alerts(settings, outcome, PIPELINE_JOB)
+    return outcome
+
+
+def _full_disk(folders: list[Path], *errors) -> Path | None:
+    """The folder whose disk is full, when the errors say so or a probe finds no room; else None."""
+    if any(warehouse.out_of_space(error) for error in errors):
+        return warehouse.no_room(*folders) or folders[0]
+    return warehouse.no_room(*folders)
+
+
+def _execute(
+    settings: Settings,
+    run_id: str,
+    start: date | None,
+    end: date | None,
+    log_file: Path | None,
+    everything: bool,
+    wait: bool,
+    progress: Callable[[str], None] | None,
+) -> RunOutcome:
     from ops_pipeline.definitions import PIPELINE_JOB, build_definitions
 
     instance = dagster_instance(settings)
     dead = fail_dead_runs(instance, settings.warehouse)
     first_day, last_day = days_to_build(settings, instance, start, end, everything)
-    run_id = make_new_run_id()
     notice = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     try:
         with writer_lock(settings.warehouse, run_id, wait=wait, on_wait=notice):
@@ -150,6 +189,7 @@ def run(
         log_file=log_file,
         check_lines=failed_check_lines_from_events(result.all_events),
         dead_runs=dead,
+        instance=instance,
     )
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
@@ -160,7 +200,6 @@ def run(
                 outcome.materialized.append(key)
     if not outcome.success and not outcome.failures:
         outcome.failures.append("the run failed; see its logs in the Dagster UI")
-    _collect_alerts(settings, instance, outcome, PIPELINE_JOB)
     return outcome
 
 
@@ -168,13 +207,23 @@ def step_failure_reason(failure) -> str:
     user_message = failure.user_failure_data
     if user_message and user_message.description:
         return user_message.description
-    return failure.error.message.strip() if failure.error else "unknown error"
+    error = failure.error
+    if error is None:
+        return "unknown error"
+    # Dagster wraps what the step raised ("Error occurred while executing op ..."): say what it raised.
+    while error.cause is not None and error.cls_name in WRAPPERS:
+        error = error.cause
+    return error.message.strip()
+
+
+WRAPPERS = frozenset({"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"})
 
 
 class StepProgress:
     """While a run executes in this process, a thread that reads its event log and reports each
     step as it ends (and, when it takes longer than a poll, as it starts): the time since the run
-    started, the assets it materialised, their rows, and how long it took."""
+    started, the assets it materialised, their rows, and how long it took; and each warning the
+    run logs (a wait for the warehouse, a file's warnings) as it is logged."""
 
     EVENTS = frozenset(
         {
@@ -215,7 +264,7 @@ class StepProgress:
     def _read(self) -> None:
         while True:
             try:
-                connection = self.instance.get_records_for_run(self.run_id, cursor=self.cursor, of_type=self.EVENTS)
+                connection = self.instance.get_records_for_run(self.run_id, cursor=self.cursor)
             except Exception:  # the run's event log may not exist yet
                 return
             for record in connection.records:
@@ -229,6 +278,12 @@ class StepProgress:
 
     def _event(self, entry) -> None:
         event = entry.dagster_event
+        if event is None:  # a log message: the warnings are shown as they come (a wait, a file's warnings)
+            if entry.level >= logging.WARNING:
+                self.report(f"{self._stamp(entry.timestamp)} {entry.step_key or 'run'}: {entry.user_message}")
+            return
+        if event.event_type not in self.EVENTS:
+            return
         step = event.step_key or "run"
         if event.event_type == DagsterEventType.STEP_START:
             self.steps[step] = {"start": entry.timestamp, "rows": {}, "announced": False}
@@ -253,14 +308,16 @@ class StepProgress:
         self.report(f"{self._stamp(entry.timestamp)} {step}: {built}{took}")
 
 
-def _collect_alerts(settings: Settings, instance: DagsterInstance, outcome: RunOutcome, job_name: str) -> None:
+def _collect_alerts(settings: Settings, outcome: RunOutcome, job_name: str) -> None:
     """What the alert sensors would announce about this run, announced now, and the alerts its
     monitoring/evaluations step raised, read back from the outbox."""
     from ops_pipeline.alerts.run_alerts import alerts_of_run
     from ops_pipeline.warehouse import WarehouseBusy
 
     try:
-        outcome.alerts = alerts_of_run(settings, instance, outcome.run_id, job_name, outcome.success, outcome.failures)
+        outcome.alerts = alerts_of_run(
+            settings, outcome.instance, outcome.run_id, job_name, outcome.success, outcome.failures
+        )
     except WarehouseBusy:
         outcome.failures.append("alerts: warehouse locked; the announce_failed_checks sensor announces next tick")
 
@@ -271,6 +328,8 @@ class WarehouseSummary:
     quarantine_reasons: list[tuple[str, str, int]]
     tables: list[tuple[str, str, int]]
     headlines: dict[str, object] = field(default_factory=dict)
+    # raw.ingestion_warnings: source, file, kind, message
+    warnings: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 HEADLINE_SQL = {
@@ -308,9 +367,21 @@ def summarise_warehouse(path: Path) -> WarehouseSummary:
             for schema, table in names
         ]
         headlines = _headlines(conn, {table for schema, table, _ in tables if schema == "marts"})
+        # A warehouse built before the table existed has none until its next ingestion.
+        has_warnings = conn.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'ingestion_warnings'"
+        ).fetchone()[0]
+        warnings = (
+            conn.execute(
+                "select source, file, kind, message from raw.ingestion_warnings order by landing_date, source, file"
+            ).fetchall()
+            if has_warnings
+            else []
+        )
     return WarehouseSummary(
         {s: (int(read), int(loaded), int(quarantined)) for s, read, loaded, quarantined in rows},
         reasons,
         tables,
         headlines,
+        warnings,
     )

@@ -14,12 +14,14 @@ from ops_pipeline.settings import Settings
 from ops_pipeline.warehouse import WarehouseBusy
 
 OUTBOX_WAIT_SECONDS = 5.0
+WARNING_LINES = 20
 
 
 def run_report(settings: Settings, outcome: RunOutcome) -> str:
     lines = [
-        f"Run {outcome.run_id} over landing days {outcome.first_day} .. {outcome.last_day}: "
-        + ("succeeded" if outcome.success else "FAILED"),
+        f"Run {outcome.run_id}"
+        + (f" over landing days {outcome.first_day} .. {outcome.last_day}" if outcome.first_day else "")
+        + (": succeeded" if outcome.success else ": FAILED"),
     ]
     for failure in outcome.failures:
         lines.append(f"  failure: {failure}")
@@ -39,6 +41,11 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
             lines += [
                 f"  {source:<14}{count:>8,}  {kind.strip()}" for source, kind, count in summary.quarantine_reasons
             ]
+        if summary.warnings:
+            lines += ["", f"Warnings about the files loaded ({len(summary.warnings)}, in raw.ingestion_warnings):"]
+            lines += [f"  {file}: {kind}: {message}" for _, file, kind, message in summary.warnings[:WARNING_LINES]]
+            if len(summary.warnings) > WARNING_LINES:
+                lines.append(f"  ... and {len(summary.warnings) - WARNING_LINES} more")
         lines += _headline_lines(summary.headlines)
         lines += ["", "Tables built:"]
         lines += [f"  {schema}.{table}: {count:,} rows" for schema, table, count in summary.tables]

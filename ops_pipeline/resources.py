@@ -3,25 +3,46 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+from typing import Any
 
 from dagster import ConfigurableResource, InitResourceContext
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from ops_pipeline.alerts.delivery import SlackTarget
 from ops_pipeline.dbt_resource import dbt_resource
 from ops_pipeline.settings import PII_SALT_VAR, SLACK_TOKEN_VAR, SLACK_WEBHOOK_VAR, Settings, secret_config
-from ops_pipeline.warehouse import writer_lock
+from ops_pipeline.warehouse import connect_waiting, writer_lock
 
 
 class WarehouseResource(DuckDBResource):
     """The warehouse, held by one run at a time: the writer lock is taken when the run's resources
     are set up (once per run, by the in-process executor) and released when it ends."""
 
+    _log: Any = PrivateAttr(default=None)
+
     @contextlib.contextmanager
     def yield_for_execution(self, context: InitResourceContext):
         log = context.log.info if context.log else None
+        self._log = context.log
         with writer_lock(self.database, context.run.run_id if context.run else "?", on_wait=log):
             yield self
+
+    @contextlib.contextmanager
+    def get_connection(self):
+        """dagster-duckdb's connection, but a process holding the warehouse open is waited for out
+        loud (the step's log, and the command line's progress) and, past the wait, named."""
+        log = self._log
+        conn = connect_waiting(
+            self.database,
+            {"custom_user_agent": "dagster", **self.connection_config},
+            on_wait=log.warning if log else logging.getLogger(__name__).warning,
+        )
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 class OpsSettings(ConfigurableResource):

@@ -10,7 +10,12 @@ into a quiet skip of the tick.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import os
+import re
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +48,17 @@ INGESTION_LOG_COLUMNS = (
     ("ingested_at", "TIMESTAMPTZ"),
     ("run_id", "VARCHAR"),  # the Dagster run that loaded the file: `ops-pipeline run` rebuilds what no run finished
 )
+# What a loaded file says that is not a row but should be seen (ingest.FileWarning); replaced with
+# its landing day, like the quarantine.
+INGESTION_WARNINGS_COLUMNS = (
+    ("source", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("landing_date", "DATE"),
+    ("kind", "VARCHAR"),  # empty_file, schema_drift, personal_data
+    ("message", "VARCHAR"),
+    ("ingested_at", "TIMESTAMPTZ"),
+    ("run_id", "VARCHAR"),
+)
 
 
 def _ddl(table: str, columns) -> str:
@@ -66,6 +82,7 @@ def ensure_raw_schema(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(raw_table_ddl(source))
     conn.execute(_ddl("raw.quarantine", QUARANTINE_COLUMNS))
     conn.execute(_ddl("raw.ingestion_log", INGESTION_LOG_COLUMNS))
+    conn.execute(_ddl("raw.ingestion_warnings", INGESTION_WARNINGS_COLUMNS))
     # Warehouses built before run_id was recorded: their days count as not built by a finished run.
     conn.execute("alter table raw.ingestion_log add column if not exists run_id varchar")
 
@@ -213,3 +230,105 @@ def writer_lock(
         finally:
             del _held[lock]
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# A process that holds the warehouse open (a DuckDB shell, a notebook, a BI tool pointed at the
+# warehouse instead of its serving copy) keeps a run from opening it: the run waits this long,
+# saying for whom, then fails naming the holder.
+OPEN_WAIT_SECONDS = 120.0
+OPEN_WAIT_NOTICE_SECONDS = 15.0
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def held_by(error: Exception) -> str:
+    """Who holds the warehouse, as DuckDB's lock error names it ("PID 123, /usr/bin/duckdb")."""
+    found = _HOLDER.search(str(error))
+    return f"PID {found['pid']}, {found['program']}" if found else "another process"
+
+
+def connect_waiting(
+    path: str | Path,
+    config: dict,
+    on_wait: Callable[[str], None],
+    wait_seconds: float = OPEN_WAIT_SECONDS,
+    notice_seconds: float = OPEN_WAIT_NOTICE_SECONDS,
+) -> duckdb.DuckDBPyConnection:
+    """A writing connection to the warehouse, waiting up to wait_seconds while another process holds
+    it open; on_wait hears who that is when the wait starts and every notice_seconds after."""
+    started = time.monotonic()
+    noticed = None
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=False, config=config)
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if not _is_lock_error(error):
+                raise
+            waited = time.monotonic() - started
+            if waited >= wait_seconds:
+                raise WarehouseBusy(
+                    f"the warehouse {path} is held open by {held_by(error)}; gave up after {waited:.0f} s: "
+                    "close that connection (BI tools read the serving copy) and run again"
+                ) from None
+            if noticed is None or time.monotonic() - noticed >= notice_seconds:
+                noticed = time.monotonic()
+                on_wait(
+                    f"waiting for {held_by(error)} to close the warehouse {path} "
+                    f"({waited:.0f} s of at most {wait_seconds:.0f} s)"
+                )
+            time.sleep(RETRY_INTERVAL)
+
+
+# --- A full disk --------------------------------------------------------------------------------
+
+_OUT_OF_SPACE = ("no space left on device", "database or disk is full", "not enough space")
+
+
+def out_of_space(error: BaseException | str | None) -> bool:
+    """Whether an error (or any error it was raised from), or an error's text, says a disk is full:
+    ENOSPC from Python, DuckDB's 'No space left on device', SQLite's 'database or disk is full'."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, str):
+            return any(text in error.lower() for text in _OUT_OF_SPACE)
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+        if any(text in str(error).lower() for text in _OUT_OF_SPACE):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def no_room(*folders: str | Path, need: int = 4 << 20) -> Path | None:
+    """The first of the folders whose disk cannot take `need` more bytes (written, then removed), or
+    None. Asked after a failure whose error does not say (SQLite's 'disk I/O error')."""
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            continue
+        try:
+            with tempfile.TemporaryFile(dir=folder) as probe:
+                probe.write(bytes(need))
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                return folder
+    return None
+
+
+def disk_full_message(warehouse_path: str | Path, full: str | Path | None = None) -> str:
+    """What to tell the user when the disk of the warehouse (or of `full`, a folder of the run's
+    on another disk: its Dagster instance, its log) filled up during a run."""
+    warehouse_path = Path(warehouse_path)
+    full = Path(full) if full else warehouse_path.parent
+    where = "the warehouse's disk" if full == warehouse_path.parent else f"the disk of {full}"
+    try:
+        free = f"{shutil.disk_usage(full).free / 2**20:,.1f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    return (
+        f"no space left on {where}: {warehouse_path} ({free}). Every write is a transaction, so no "
+        "table is half-written, and the serving copy is as the last successful run left it; free some "
+        "space and run again: the next run builds this delivery again"
+    )

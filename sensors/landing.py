@@ -71,6 +71,8 @@ def build_request(settings: Settings, instance: DagsterInstance, first_partition
         changes = landing_changes(settings, instance, settle_seconds, complete_only=True)
     except WarehouseBusy:
         return SkipReason("warehouse busy; looking again next tick")
+    if changes.refusal:
+        return SkipReason(changes.refusal)
     still = f"; {len(changes.unsettled)} file(s) still arriving" if changes.unsettled else ""
     if not changes.days:
         return SkipReason(changes.describe() + still)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from ops_pipeline.alerts import outbox
-from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending, redact
+from ops_pipeline.alerts.delivery import SlackTarget, deliver_pending, redact, send
 from ops_pipeline.alerts.message import check_url, render, run_url
-from ops_pipeline.alerts.outbox import CHECK_FAILURE, LOCAL, PENDING, RUN_FAILURE, Alert
+from ops_pipeline.alerts.outbox import CHECK_FAILURE, FAILED, LOCAL, PENDING, RUN_FAILURE, SENT, UNSTORED, Alert
 from ops_pipeline.settings import DEFAULT_DAGSTER_URL
-from ops_pipeline.warehouse import WarehouseBusy, open_warehouse
+from ops_pipeline.warehouse import WarehouseBusy, open_warehouse, out_of_space
 
 log = logging.getLogger("ops_pipeline.alerts")
 MAX_REASON = 500
@@ -118,16 +119,21 @@ def enqueue(
     status = LOCAL if target is None else PENDING
     prepared = [Alert(**{**a.as_record(), "status": status}) for a in alerts]
     try:
-        with open_warehouse(warehouse_path, wait_seconds=wait_seconds) as conn:
-            outbox.ensure_schema(conn)
-            stored = outbox.add_alerts(conn, prepared)
-    except WarehouseBusy:
-        if not spool_on_busy:
+        try:
+            with open_warehouse(warehouse_path, wait_seconds=wait_seconds) as conn:
+                outbox.ensure_schema(conn)
+                stored = outbox.add_alerts(conn, prepared)
+        except WarehouseBusy:
+            if not spool_on_busy:
+                raise
+            for alert in prepared:
+                outbox.spool(alert, warehouse_path)
+            log.warning("warehouse busy: %d announcement(s) spooled for the next delivery", len(prepared))
+            return prepared
+    except Exception as error:
+        if not out_of_space(error):
             raise
-        for alert in prepared:
-            outbox.spool(alert, warehouse_path)
-        log.warning("warehouse busy: %d announcement(s) spooled for the next delivery", len(prepared))
-        return prepared
+        return _without_outbox(prepared, target)
     added = [a for a in stored if a.new]
     outbox.append_jsonl(warehouse_path, added)
     for alert in added:
@@ -139,3 +145,20 @@ def enqueue(
         except WarehouseBusy:
             pass  # the alert sensor delivers on its next tick
     return stored
+
+
+def _without_outbox(alerts: Sequence[Alert], target: SlackTarget | None) -> list[Alert]:
+    """The warehouse's disk is full, so neither the outbox nor its spool file can keep the
+    announcements: each is logged and sent to Slack at once, once (a later announcement of the same
+    alert, once there is room, may repeat it: better twice than never)."""
+    sent = []
+    for alert in alerts:
+        log.warning("ALERT %s (the outbox cannot be written: the disk is full)", alert.message)
+        if target is None:
+            sent.append(replace(alert, status=UNSTORED, new=True))
+            continue
+        result = send(target, alert)
+        if not result.ok:
+            log.warning("ALERT %s not sent to Slack: %s", alert.alert_id, result.error)
+        sent.append(replace(alert, status=SENT if result.ok else FAILED, last_error=result.error, new=True))
+    return sent

@@ -66,7 +66,7 @@ def due_day(now: datetime, deadline: time) -> date:
 
 def missing_sources(settings: Settings, now: datetime) -> list[tuple[str, date, time]]:
     """(source, landing day, deadline) of each watched source whose latest due day has no file."""
-    days = landing.scan(settings.landing_dir).by_source_day()
+    days = landing.scan(settings.landing_dir, timezone=settings.timezone).by_source_day()
     missing = []
     for source, deadline in load_deadlines(settings.monitors_file).items():
         landed = days.get(source)

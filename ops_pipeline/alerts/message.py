@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from urllib.parse import quote, urlencode
 
-from ops_pipeline.alerts.outbox import CHECK_FAILURE, LATE_SOURCE, RUN_FAILURE, Alert, status_summary
+from ops_pipeline.alerts.outbox import CHECK_FAILURE, LATE_SOURCE, RUN_FAILURE, UNSTORED, Alert, status_summary
 from ops_pipeline.metrics.registry import format_number, load_registry
 
 METRICS_ASSET = ("marts", "metrics_daily")
@@ -322,6 +322,8 @@ def run_report_lines(alerts: Sequence[Alert], slack_on: bool, jsonl: str | None 
     else:
         where = "the outbox table monitoring.alert_outbox" + (f" and {jsonl}" if jsonl else "")
         head = f"Alerts for the dates built: {len(alerts)} ({len(new)} new, delivered to {where})"
+        if any(a.status == UNSTORED for a in alerts):
+            head = f"Alerts for the dates built: {len(alerts)} ({len(new)} new; {status_summary([UNSTORED])})"
     lines = [head]
     for alert in alerts:
         first = alert.message.splitlines()[0] if alert.message else slack_escape(alert.label or alert.alert_id)

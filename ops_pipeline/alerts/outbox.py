@@ -35,6 +35,8 @@ from ops_pipeline.warehouse import open_warehouse
 
 SCHEMA = "monitoring"
 PENDING, SENDING, SENT, LOCAL, FAILED = "pending", "sending", "sent", "local", "failed"
+# Never in the table: an announcement the outbox could not keep (its disk is full), only logged.
+UNSTORED = "unstored"
 METRIC, RUN_FAILURE, CHECK_FAILURE = "metric", "run_failure", "check_failure"
 LATE_SOURCE = "late_source"  # a source that did not land by its deadline (alerts/freshness.py)
 
@@ -49,6 +51,8 @@ def status_summary(statuses: Iterable[str]) -> str:
         parts.append(f"failed {counts[FAILED]} (not retried)")
     if counts[LOCAL]:
         parts.append(f"local {counts[LOCAL]} (stored while Slack was off)")
+    if counts[UNSTORED]:
+        parts.append(f"not stored {counts[UNSTORED]} (the warehouse's disk is full; only in the log)")
     return ", ".join(parts)
 
 

@@ -34,7 +34,7 @@ def evaluation_metadata(instance: DagsterInstance, run_id: str) -> dict | None:
 
 def alerts_of_run(
     settings: Settings,
-    instance: DagsterInstance,
+    instance: DagsterInstance | None,
     run_id: str,
     job_name: str,
     success: bool,
@@ -48,6 +48,8 @@ def alerts_of_run(
     if not success:
         failure = run_failure_alert(run_id, job_name, list(failures), settings.dagster_url, secrets)
         alerts += enqueue(settings.warehouse, [failure], target, wait_seconds=WAIT_FOR_LOCK_SECONDS, spool_on_busy=True)
+    if instance is None:  # the run never started: nothing else to read
+        return alerts
     failed = failed_blocking_checks(instance, [run_id])
     if failed:
         alerts += enqueue(
