@@ -105,6 +105,27 @@ def test_run_refuses_a_landing_folder_with_a_far_future_file(tmp_path):
     assert landing_range(settings, None, None) == (date(2026, 11, 1), date(2026, 11, 1))
 
 
+def test_what_changed_and_the_landing_sensor_refuse_a_far_future_file_too(tmp_path):
+    """`ops-pipeline run` without a range, the landing sensor and the schedule build what changed:
+    a far-future file stops them as it stops a range, naming the file."""
+    from dagster import DagsterInstance, RunRequest, SkipReason
+    from ops_pipeline.sensors.landing import build_request
+
+    from ops_pipeline.pipeline import days_to_build
+
+    write_csv(tmp_path / "landing/events/2026-11-01.csv", EVENT_HEADER, events(3))
+    future = write_csv(tmp_path / "landing/events/9999-01-01.csv", EVENT_HEADER, events(3))
+    settings = Settings(landing_dir=tmp_path / "landing", warehouse=tmp_path / "w.duckdb", partition_start="2026-01-01")
+    with DagsterInstance.ephemeral() as instance:
+        with pytest.raises(PipelineError, match=r"9999-01-01\.csv.*later than tomorrow"):
+            days_to_build(settings, instance, None, None, everything=False)
+        skipped = build_request(settings, instance, date(2026, 1, 1), 0.0)
+        assert isinstance(skipped, SkipReason) and str(future) in skipped.skip_message
+        future.unlink()
+        assert days_to_build(settings, instance, None, None, everything=False) == (DAY, DAY)
+        assert isinstance(build_request(settings, instance, date(2026, 1, 1), 0.0), RunRequest)
+
+
 def test_orders_dated_far_ahead_of_their_landing_day_are_quarantined(tmp_path):
     rows = [
         ["o1", "u1", T, T, "paid", "10", T],  # loads
