@@ -23,6 +23,7 @@ EVENT_NAMES = (
     "content_view",
     "content_click",
     "share",
+    "experiment_exposure",
 )
 EVENT_PLATFORMS = ("ios", "android", "web", "mini_program")
 ORDER_STATUSES = ("created", "paid", "cancelled", "refunded")
@@ -141,8 +142,43 @@ SOURCES: dict[str, Source] = {
             "Daily statistics of the team's own content items.",
             key=("date", "content_id", "platform"),
         ),
+        Source(
+            "campaigns",
+            _cols(
+                "campaign_id:string! name:string! type:string start_at:timestamp! end_at:timestamp! "
+                "budget:decimal cost:decimal target_metric:string target_value:decimal "
+                "channels:string platforms:string regions:string"
+            ),
+            "Operations activities (活动): the plan, its scope and what it cost; the latest landing day wins.",
+            key=("campaign_id",),
+        ),
+        Source(
+            "targets",
+            _cols(
+                "period_start:date! period_end:date! metric:string! dimension:string dimension_value:string "
+                "target:decimal!"
+            ),
+            "Goals broken down from the plan (目标拆解), per period and metric; the latest landing day wins.",
+            key=("period_start", "period_end", "metric", "dimension", "dimension_value"),
+        ),
+        Source(
+            "experiments",
+            _cols(
+                "experiment_id:string! name:string start_at:timestamp! end_at:timestamp! variants:string! "
+                "weights:string primary_metric:string"
+            ),
+            "A/B test definitions (exposures are experiment_exposure events); the latest landing day wins.",
+            key=("experiment_id",),
+        ),
     )
 }
+
+# Planning sources land when a plan changes, not every day: a day without a file is not missing.
+SPARSE_SOURCES = frozenset({"campaigns", "targets", "experiments"})
+# Campaign scope columns, by the metrics_daily dimension they slice.
+CAMPAIGN_SCOPES = {"channels": "channel", "platforms": "platform", "regions": "region"}
+# What an experiment can be judged on (marts.experiment_results); the first is the default.
+EXPERIMENT_METRICS = ("pay_conversion", "order_conversion", "add_to_cart_conversion", "revenue_per_user")
 
 # Columns that hold personal data: replaced by salted SHA-256 hashes at ingestion, so raw.users and the
 # quarantine never hold them in clear.

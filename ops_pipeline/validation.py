@@ -21,7 +21,9 @@ significant digits) is refused instead of being rounded.
 from __future__ import annotations
 
 from ops_pipeline.contract import (
+    CAMPAIGN_SCOPES,
     EVENT_PLATFORMS,
+    EXPERIMENT_METRICS,
     NOT_AFTER_LANDING_DAY,
     ORDER_STATUSES,
     PERSONAL_COLUMNS,
@@ -30,6 +32,7 @@ from ops_pipeline.contract import (
     Source,
     looks_personal,
 )
+from ops_pipeline.metrics.registry import load_registry
 from ops_pipeline.sqltext import ident, sql_list, sql_str
 
 # The text of an integer: a whole number, optionally with a zero fraction (pandas writes 12.0).
@@ -163,7 +166,10 @@ def _not_after_landing_day(source: Source, timezone_name: str) -> list[str]:
 
 def _rules(source: str) -> list[str]:
     if source == "events":
-        return [f"case when platform not in ({sql_list(EVENT_PLATFORMS)}) then 'unknown platform: ' || v_platform end"]
+        return [
+            f"case when platform not in ({sql_list(EVENT_PLATFORMS)}) then 'unknown platform: ' || v_platform end",
+            *_exposure_rules(),
+        ]
     if source == "orders":
         return [
             f"case when status not in ({sql_list(ORDER_STATUSES)}) then 'unknown status: ' || v_status end",
@@ -183,4 +189,78 @@ def _rules(source: str) -> list[str]:
         return ["case when clicks > exposures then 'clicks above exposures: ' || clicks || ' > ' || exposures end"]
     if source == "kol_posts":
         return ["case when audience_match > 1 then 'audience_match above 1: ' || v_audience_match end"]
+    if source in _PLANNING_RULES:
+        return _PLANNING_RULES[source]()
     return []
+
+
+def _exposure_rules() -> list[str]:
+    exposure = "event_name = 'experiment_exposure'"
+    return [
+        f"case when {exposure} and nullif(trim(try(json_extract_string(properties, '$.{key}'))), '') is null "
+        f"then 'experiment_exposure without {key} in properties' end"
+        for key in ("experiment_id", "variant")
+    ]
+
+
+def _metric_names() -> list[str]:
+    return sorted(name for name, metric in load_registry().items() if metric.published)
+
+
+def _ends_after_start() -> str:
+    return "case when end_at <= start_at then 'end_at ' || v_end_at || ' is not after start_at ' || v_start_at end"
+
+
+def _campaign_rules() -> list[str]:
+    scoped = " + ".join(f"(nullif(trim({ident(c)}), '') is not null)::int" for c in CAMPAIGN_SCOPES)
+    platforms = "list_filter(string_split(lower(platforms), ','), lambda p: trim(p) <> '')"
+    return [
+        _ends_after_start(),
+        f"case when target_metric not in ({sql_list(_metric_names())}) "
+        "then 'unknown target_metric: ' || target_metric end",
+        "case when target_value is not null and target_metric is null then 'target_value without target_metric' end",
+        f"case when {scoped} > 1 then 'scope in more than one of channels, platforms, regions: "
+        "a campaign is measured on one dimension' end",
+        f"case when len(list_filter({platforms}, lambda p: trim(p) not in ({sql_list(EVENT_PLATFORMS)}))) > 0 "
+        "then 'unknown platform in platforms: ' || platforms end",
+    ]
+
+
+def _target_rules() -> list[str]:
+    metrics = load_registry()
+    sliceable = [
+        f"(metric = {sql_str(name)} and dimension in ({sql_list(metric.dimensions)}))"
+        for name, metric in sorted(metrics.items())
+        if metric.published and metric.dimensions
+    ]
+    return [
+        "case when period_end < period_start then 'period_end ' || v_period_end || ' before period_start ' "
+        "|| v_period_start end",
+        f"case when metric not in ({sql_list(_metric_names())}) then 'unknown metric: ' || metric end",
+        "case when (dimension is null) <> (dimension_value is null) "
+        "then 'dimension and dimension_value must be given together' end",
+        f"case when dimension is not null and metric in ({sql_list(_metric_names())}) "
+        f"and not ({' or '.join(sliceable) or 'false'}) "
+        "then 'metric ' || metric || ' has no slice by ' || dimension end",
+    ]
+
+
+def _experiment_rules() -> list[str]:
+    variants = "list_transform(string_split(variants, ','), lambda v: trim(v))"
+    weights = "list_transform(string_split(weights, ','), lambda w: trim(w))"
+    return [
+        _ends_after_start(),
+        f"case when len(list_distinct(list_filter({variants}, lambda v: v <> ''))) < 2 "
+        f"or len(list_distinct({variants})) <> len({variants}) "
+        "then 'variants must be two or more distinct names: ' || variants end",
+        f"case when weights is not null and len({weights}) <> len({variants}) "
+        "then 'weights ' || weights || ' do not match the variants ' || variants end",
+        f"case when weights is not null and len(list_filter({weights}, "
+        f"lambda w: coalesce(try_cast(w as double), 0) <= 0 or not regexp_full_match(w, {sql_str(NUMBER_TEXT)}))) > 0 "
+        "then 'weights must be positive numbers: ' || weights end",
+        f"case when primary_metric not in ({sql_list(EXPERIMENT_METRICS)}) "
+        "then 'unknown primary_metric: ' || primary_metric end",
+    ]
+
+
+_PLANNING_RULES = {"campaigns": _campaign_rules, "targets": _target_rules, "experiments": _experiment_rules}

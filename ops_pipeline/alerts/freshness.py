@@ -23,11 +23,10 @@ from ops_pipeline.alerts.delivery import SlackTarget
 from ops_pipeline.alerts.message import asset_url, render
 from ops_pipeline.alerts.monitors import MonitorConfigError
 from ops_pipeline.alerts.outbox import LATE_SOURCE, Alert
-from ops_pipeline.contract import SOURCES
+from ops_pipeline.contract import SOURCES, SPARSE_SOURCES
 from ops_pipeline.settings import Settings
 
 DEFAULT_DEADLINE = time(10, 0)
-SPARSE_SOURCES = frozenset({"campaigns", "targets", "experiments"})  # planning sources land when plans change
 
 
 def load_deadlines(monitors_file: str | Path) -> dict[str, time]:

@@ -8,7 +8,9 @@
 
     A landing day later than tomorrow in the reporting time zone cannot be
     known yet: ingestion refuses such files, and rows of one already in raw
-    (loaded before that rule) never widen the span.
+    (loaded before that rule) never widen the span. The planning sources
+    (campaigns, targets, experiments) land when a plan changes, often ahead of
+    time: they never set the span either.
 #}
 {{ config(materialized='table') }}
 
@@ -20,7 +22,9 @@ with
 landing_days as (
 
     select landing_date from {{ source('raw', 'ingestion_log') }}
-    where landing_date <= {{ latest_landing_day }}
+    where
+        landing_date <= {{ latest_landing_day }}
+        and source in ({{ "'" ~ raw_tables | join("', '") ~ "'" }})
     {%- for table in raw_tables %}
 
     union all
@@ -46,33 +50,10 @@ bounds as (
 
 ),
 
-digits as (
-
-    select 0 as digit
-    {%- for digit in range(1, 10) %}
-
-    union all
-
-    select {{ digit }}
-    {%- endfor %}
-
-),
-
 day_numbers as (
 
     -- 0 .. 99999: enough for 270 years of days
-    select
-        ones.digit
-        + 10 * tens.digit
-        + 100 * hundreds.digit
-        + 1000 * thousands.digit
-        + 10000 * ten_thousands.digit as day_number
-
-    from digits as ones
-    cross join digits as tens
-    cross join digits as hundreds
-    cross join digits as thousands
-    cross join digits as ten_thousands
+    {{ day_numbers(5) }}
 
 ),
 
