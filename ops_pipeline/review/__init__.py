@@ -1,0 +1,1 @@
+"""The operations review: campaigns, targets, experiments and churn risk, as pure computations."""
