@@ -109,11 +109,25 @@ def simulated():
 def test_fit_recovers_true_parameters(simulated):
     x, t_x, T, _, model = simulated
     assert model.users == 20_000
-    for name, tol in (("r", 0.15), ("alpha", 0.20), ("a", 0.15), ("b", 0.15)):
+    # Relative errors over seeds 1-4 and 17: r <= 1.5%, alpha <= 2%, a <= 6.3%, b <= 9.9%; tolerances ~2.5 sd.
+    for name, tol in (("r", 0.05), ("alpha", 0.06), ("a", 0.12), ("b", 0.15)):
         assert getattr(model, name) == pytest.approx(TRUE[name], rel=tol), name
     at_truth = log_likelihood(tuple(TRUE.values()), x, t_x, T).sum()
     assert model.log_likelihood >= at_truth
     assert model.log_likelihood == pytest.approx(log_likelihood(model.params, x, t_x, T).sum(), rel=1e-12)
+
+
+def test_fit_gradient_matches_finite_differences():
+    from ops_pipeline.review.churn import _gradient, _log_likelihood
+
+    x, t_x, T = _columns(USERS)
+    params = np.array(CDNOW.params)
+    got = _gradient(params, x, t_x, T)
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6 * params[i]
+        diff = (_log_likelihood(params + step, x, t_x, T) - _log_likelihood(params - step, x, t_x, T)) / (2 * step[i])
+        np.testing.assert_allclose(got[i], diff, rtol=1e-6, atol=1e-8)
 
 
 def test_p_alive_is_calibrated(simulated):

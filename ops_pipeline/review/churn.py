@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,39 @@ def _validate(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return x, t_x, t
 
 
-def _log_likelihood(params, x: np.ndarray, t_x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Per-user log of paper eq. (6) on validated arrays."""
+def _terms(params, x: np.ndarray, t_x: np.ndarray, t: np.ndarray):
+    """Logs of the common factor and of the two summands of paper eq. (6); the second is -inf when x == 0."""
     r, alpha, a, b = params
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
     log_a1 = betaln(a, b + x) - (r + x) * np.log(alpha + t)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_a2 = np.where(x > 0, betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x), -np.inf)
+    return common, log_a1, log_a2
+
+
+def _log_likelihood(params, x: np.ndarray, t_x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per-user log of paper eq. (6) on validated arrays."""
+    common, log_a1, log_a2 = _terms(params, x, t_x, t)
     return common + np.logaddexp(log_a1, log_a2)
+
+
+def _gradient(params, x: np.ndarray, t_x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per-user gradient of the log-likelihood with respect to (r, alpha, a, b), shape (4, users)."""
+    r, alpha, a, b = params
+    _, log_a1, log_a2 = _terms(params, x, t_x, t)
+    total = np.logaddexp(log_a1, log_a2)
+    w1, w2 = np.exp(log_a1 - total), np.exp(log_a2 - total)  # shares of the two summands
+    psi_abx = digamma(a + b + x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        psi_b2 = np.where(x > 0, digamma(np.maximum(b + x - 1, 1e-300)), 0.0)
+    return np.stack(
+        [
+            digamma(r + x) - digamma(r) + np.log(alpha) - w1 * np.log(alpha + t) - w2 * np.log(alpha + t_x),
+            r / alpha - (r + x) * (w1 / (alpha + t) + w2 / (alpha + t_x)),
+            digamma(a + b) - digamma(a) + w1 * (digamma(a) - psi_abx) + w2 * (digamma(a + 1) - psi_abx),
+            digamma(a + b) - digamma(b) + w1 * (digamma(b + x) - psi_abx) + w2 * (psi_b2 - psi_abx),
+        ]
+    )
 
 
 def log_likelihood(params: tuple[float, float, float, float], frequency, recency, T) -> np.ndarray:
@@ -66,18 +91,23 @@ def log_likelihood(params: tuple[float, float, float, float], frequency, recency
 
 
 def fit_bgnbd(frequency, recency, T) -> BGNBD:
-    """Maximum-likelihood BG/NBD fit (L-BFGS-B on log-parameters, users grouped by identical (x, t_x, T))."""
+    """Maximum-likelihood BG/NBD fit: L-BFGS-B with the analytic gradient on log-parameters, users grouped by
+    identical (x, t_x, T)."""
     x, t_x, t = _validate(frequency, recency, T)
     keys, counts = np.unique(np.column_stack([x, t_x, t]), axis=0, return_counts=True)
     ux, ut_x, ut = keys.T
 
-    def objective(log_params: np.ndarray) -> float:
-        value = -float(counts @ _log_likelihood(np.exp(log_params), ux, ut_x, ut))
-        return value if np.isfinite(value) else 1e300
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        value = -float(counts @ _log_likelihood(params, ux, ut_x, ut))
+        if not np.isfinite(value):
+            return 1e300, np.zeros(4)
+        return value, -(_gradient(params, ux, ut_x, ut) @ counts) * params
 
     start = np.log([1.0, max(float(t.mean()), 1.0), 1.0, 1.0])
-    result = minimize(objective, start, method="L-BFGS-B", bounds=[(-12.0, 12.0)] * 4)
-    result = minimize(objective, result.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-8})
+    result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=[(-12.0, 12.0)] * 4)
+    if not result.success:
+        raise RuntimeError(f"BG/NBD fit did not converge: {result.message}")
     r, alpha, a, b = np.exp(result.x)
     return BGNBD(float(r), float(alpha), float(a), float(b), -float(result.fun), len(x))
 
