@@ -75,7 +75,8 @@ def test_expected_purchases_matches_series_eq10():
 def test_new_customer_expectation_is_unconditional_eq7():
     r, alpha, a, b = CDNOW.params
     for t in (1.0, 5.0, 20.0):
-        eq7 = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * _hyp2f1_series(r, b, a + b - 1, t / (alpha + t)))
+        series = _hyp2f1_series(r, b, a + b - 1, t / (alpha + t))
+        eq7 = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * series)
         got = expected_purchases(CDNOW, t, [0], [0.0], [0.0])
         assert got[0] == pytest.approx(eq7, rel=1e-9)
 
