@@ -271,6 +271,7 @@ PIPELINE_LINK_TEXT = {
     RUN_FAILURE: "Open the run in Dagster",
     CHECK_FAILURE: "Open the check in Dagster",
     LATE_SOURCE: "Open the landing source in Dagster",
+    REVIEW: "Open the review mart in Dagster",
 }
 
 

@@ -39,6 +39,7 @@ PENDING, SENDING, SENT, LOCAL, FAILED = "pending", "sending", "sent", "local", "
 UNSTORED = "unstored"
 METRIC, RUN_FAILURE, CHECK_FAILURE = "metric", "run_failure", "check_failure"
 LATE_SOURCE = "late_source"  # a source that did not land by its deadline (alerts/freshness.py)
+REVIEW = "review"  # a target behind, an experiment's sample-ratio mismatch, a campaign's dip (alerts/review.py)
 
 
 def status_summary(statuses: Iterable[str]) -> str:

@@ -17,13 +17,14 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
-from ops_pipeline.contract import SOURCES
+from ops_pipeline.contract import SOURCES, SPARSE_SOURCES
 from ops_pipeline.generator import incidents as incident_rules
 from ops_pipeline.generator.bad_rows import BadRowPlan, make_bad_rows, with_bad_rows
 from ops_pipeline.generator.clock import day_label
 from ops_pipeline.generator.days import Counters, simulate_day
 from ops_pipeline.generator.incidents import Incident
 from ops_pipeline.generator.marketing import content_table, kol_table, spend_tables
+from ops_pipeline.generator import planning
 from ops_pipeline.generator.orders import OrderRows, status_changes
 from ops_pipeline.generator.tables import backfilled_accounts, events_table, orders_table, users_table
 from ops_pipeline.generator.world import build_world
@@ -86,23 +87,28 @@ def generate(
     seed: int = 7,
     incidents: Sequence[str | Incident] = (),
     progress: bool = False,
+    plan: bool = False,
 ) -> dict:
-    """Writes <out_dir>/<source>/<YYYY-MM-DD><suffix>.<ext> for all six sources and
-    <out_dir>/manifest.json; returns the manifest dict."""
+    """Writes <out_dir>/<source>/<YYYY-MM-DD><suffix>.<ext> for the six daily sources and
+    <out_dir>/manifest.json; returns the manifest dict. With `plan`, also the planning sources
+    (campaigns, targets, experiments) and their effects (generator/planning.py)."""
     if days < 1 or users < 1:
         raise ValueError("days and users must be at least 1")
     out = Path(out_dir)
     world = build_world(start, days, users, seed)
     active = incident_rules.resolve(list(incidents), world)
+    the_plan = planning.make_plan(world, days) if plan else planning.Plan((), ())
+    realised = {"new_users": np.zeros(days), "orders": np.zeros(days)}
     run = _Run(out, days)
     pending: dict[int, list[OrderRows]] = defaultdict(list)
     late_rows: pa.Table | None = None
     try:
         for day in tqdm(range(days), disable=not progress, unit="day", desc="generating"):
             effects = incident_rules.effects(active, day)
-            activity = simulate_day(world, day, effects, run.counters)
+            activity = simulate_day(world, day, effects, run.counters, the_plan)
+            realised["new_users"][day], realised["orders"][day] = len(activity.registrations), len(activity.orders)
             rng = np.random.default_rng([seed, 6, day])
-            events = events_table(world, activity, run.counters, rng)
+            events = events_table(world, activity, run.counters, rng, the_plan.exposure_labels)
             if late_rows is not None:  # yesterday's held-back events arrive today
                 run.emit(world, "events", day, late_rows, "jsonl", "_late", bad=False)
             main, late_rows = _hold_back_and_resend(run, events, rng, last_day=day == days - 1)
@@ -125,11 +131,35 @@ def generate(
                 run.emit(world, "channel_spend", day, restated, "csv", "_restated", bad=False)
             run.emit(world, "kol_posts", day, kol_table(world, day, effects.viral), "parquet")
             run.emit(world, "content", day, content_table(world, day), "csv")
+        if plan:
+            _emit_plan(run, world, the_plan, days, realised)
     finally:
         run.writer.close()
     manifest = _manifest(run, world, active, start, days, users, seed, incidents)
+    if plan:
+        manifest["plan"] = planning.manifest_entry(the_plan, world)
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return manifest
+
+
+def _emit_plan(run: _Run, world, plan: planning.Plan, days: int, realised: dict[str, np.ndarray]) -> None:
+    """The sparse planning files: the campaign plan before the first campaign and its final snapshot
+    (with costs) after the last; the experiments on their start; the month's targets on its first day.
+    The first file of each source carries one row that breaks the contract (planning.BAD_ROWS)."""
+    files = []
+    if plan.campaigns:
+        first, last = min(c.start_day for c in plan.campaigns), max(c.end_day for c in plan.campaigns)
+        files.append(("campaigns", max(first - 3, 0), planning.campaigns_table(plan, world, costs=False)))
+        files.append(("campaigns", last + 1, planning.campaigns_table(plan, world, costs=True)))
+    if plan.experiments:
+        files.append(("experiments", min(e.start_day for e in plan.experiments), planning.experiments_table(plan, world)))
+    files.append(("targets", *planning.targets_table(world, days, realised)))
+    for source, day, table in files:
+        if source not in run.bad:
+            kind, table = planning.with_bad_row(source, table)
+            run.bad[source][kind] += 1
+            run.bad_by_file[f"{source}/{day_label(world.start, day)}.csv"] = {kind: 1}
+        run.emit(world, source, day, table, "csv", bad=False)
 
 
 def _hold_back_and_resend(
@@ -159,6 +189,7 @@ def _hold_back_and_resend(
 def _manifest(run: _Run, world, active, start: date, days: int, users: int, seed: int, incidents) -> dict:
     writer = run.writer
     people = world.people
+    sources = [s for s in SOURCES if s not in SPARSE_SOURCES or s in writer.rows]
     return {
         "generator": "ops_pipeline.generator",
         "params": {
@@ -170,9 +201,9 @@ def _manifest(run: _Run, world, active, start: date, days: int, users: int, seed
         },
         "date_range": {"first": day_label(start, 0), "last": day_label(start, days - 1)},
         "timezone": "Asia/Shanghai",
-        "rows": {s: dict(sorted(writer.rows[s].items())) for s in SOURCES},
+        "rows": {s: dict(sorted(writer.rows[s].items())) for s in sources},
         "files": dict(sorted(writer.files.items())),
-        "bad_rows": {s: dict(sorted(run.bad[s].items())) for s in SOURCES},
+        "bad_rows": {s: dict(sorted(run.bad[s].items())) for s in sources},
         "bad_rows_by_file": dict(sorted(run.bad_by_file.items())),
         "duplicate_events": run.duplicates,
         "late_events": run.late,

@@ -17,7 +17,8 @@ from ops_pipeline.generator.clock import day_start_ms, is_weekend
 from ops_pipeline.generator.columns import Columns
 from ops_pipeline.generator.incidents import DayEffects
 from ops_pipeline.generator.marketing import content_exposures
-from ops_pipeline.generator.orders import OrderRows, new_orders
+from ops_pipeline.generator.orders import OrderRows, last_touch, new_orders
+from ops_pipeline.generator.planning import Plan, exposures, order_factors
 from ops_pipeline.generator.sampling import pick_weighted, systematic
 from ops_pipeline.generator.sessions import Sessions, is_app, sessions_of, visitors
 from ops_pipeline.generator.world import World
@@ -87,7 +88,7 @@ class _Parts:
         return {k: np.concatenate(v) for k, v in self.columns.items()}
 
 
-def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters) -> DayActivity:
+def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters, plan: Plan) -> DayActivity:
     rng = np.random.default_rng([world.seed, 1, day])
     s = sessions_of(world, day, rng, visitors(world, day, rng, effects))
     n, everyone, parts = len(s), np.arange(len(s)), _Parts()
@@ -105,6 +106,8 @@ def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters
         prop=rng.integers(0, len(names.SEARCH_KEYWORDS), len(searches)),
     )
     _content_events(world, day, rng, n, parts)
+    exposed, labels = exposures(plan, world, day, s.person, s.platform, np.random.default_rng([world.seed, 8, day]))
+    parts.add("experiment_exposure", exposed, np.full(len(exposed), 0.5), prop=labels)
 
     # The funnel is drawn top-down (order, then cart, then product view) with the
     # conditional rates that keep each step's marginal rate: the day's order count
@@ -115,6 +118,7 @@ def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters
     signed_in = s.registered_before | s.registers
     q_order = cart_rate * ORDER_SUBMIT * people.buying[s.person] * weekday_buying * rng.lognormal(0, 0.01)
     q_order = np.where(people.channel[s.person] == effects.weak_channel, q_order * 0.5, q_order)
+    q_order = q_order * order_factors(plan, world, day, s.person, last_touch(world, s, everyone)[0])
     q_order = np.where(signed_in, np.minimum(q_order, cart_rate * 0.95), 0.0)
     has_order = systematic(rng, q_order)
     has_cart = has_order | systematic(rng, np.where(has_order, 0.0, (cart_rate - q_order) / (1 - q_order)))

@@ -16,7 +16,7 @@ _MASK48 = np.uint64((1 << 48) - 1)
 _HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint16)
 
 # One salt per kind of id, so e.g. session 5 and order 5 do not share digits.
-SALTS = {"event": 11, "session": 23, "order": 37, "user": 41, "device": 53, "bad": 67}
+SALTS = {"event": 11, "session": 23, "order": 37, "user": 41, "device": 53, "bad": 67, "plan": 71}
 
 
 def mix48(values: np.ndarray, seed: int, kind: str) -> np.ndarray:

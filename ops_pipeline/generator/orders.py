@@ -68,11 +68,7 @@ def new_orders(
         amount[subset] = stratified_lognormal(rng, int(subset.sum()), 128.0, 0.75)
     amount_cents = (np.round(np.clip(amount, 20.0, 2000.0) * 10) * 10).astype(np.int64)  # prices end in .x0
     person = sessions.person[order_session]
-    session_channel = sessions.channel[order_session]
-    # Last touch: a paid session keeps its own channel, a direct/organic one falls back to acquisition.
-    own = (session_channel >= 0) & (session_channel != names.CHANNELS.index("organic"))
-    channel = np.where(own, session_channel, world.people.channel[person]).astype(np.int8)
-    campaign = np.where(own, sessions.campaign[order_session], world.people.campaign[person]).astype(np.int32)
+    channel, campaign = last_touch(world, sessions, order_session)
     region = np.where(rng.random(n) < 0.02, -1, world.people.region[person]).astype(np.int16)
     return OrderRows(
         order=order_no.astype(np.int64),
@@ -123,3 +119,13 @@ def _time_on(world: World, days: np.ndarray, rng: np.random.Generator) -> np.nda
 
 def _by_day(rows: OrderRows, landing: np.ndarray, days: int) -> list[tuple[int, OrderRows]]:
     return [(int(d), rows.select(np.nonzero(landing == d)[0])) for d in np.unique(landing) if d < days]
+
+
+def last_touch(world: World, sessions, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(channel, campaign) an order of these sessions is credited to: a paid session keeps its own,
+    a direct or organic one falls back to the person's acquisition."""
+    person, session_channel = sessions.person[index], sessions.channel[index]
+    own = (session_channel >= 0) & (session_channel != names.CHANNELS.index("organic"))
+    channel = np.where(own, session_channel, world.people.channel[person]).astype(np.int8)
+    campaign = np.where(own, sessions.campaign[index], world.people.campaign[person]).astype(np.int32)
+    return channel, campaign

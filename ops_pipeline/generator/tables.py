@@ -35,7 +35,9 @@ def person_user_ids(world: World, persons: np.ndarray) -> pa.Array:
     return hex_ids("u", mix48(persons, world.seed, "user"))
 
 
-def events_table(world: World, act: DayActivity, counters: Counters, rng: np.random.Generator) -> pa.Table:
+def events_table(
+    world: World, act: DayActivity, counters: Counters, rng: np.random.Generator, exposure_labels: list[str]
+) -> pa.Table:
     ev, s = act.events, act.sessions
     n = len(ev)
     seq = counters.event + np.arange(n, dtype=np.int64)
@@ -45,9 +47,11 @@ def events_table(world: World, act: DayActivity, counters: Counters, rng: np.ran
     version_code = np.where(
         version >= 0, platform * 2 + version, np.where(version == VERSION_UNKNOWN, len(_VERSION_LABELS) - 1, -1)
     )
-    search, share = ev.name == E["search"], ev.name == E["share"]
-    prop_code = np.where(search, ev.prop, np.where(share, len(names.SEARCH_KEYWORDS) + ev.prop, -1))
-    properties = take(_PROPERTY_LABELS, prop_code)
+    search, share, exposure = ev.name == E["search"], ev.name == E["share"], ev.name == E["experiment_exposure"]
+    prop_code = np.select(
+        [search, share, exposure], [ev.prop, len(names.SEARCH_KEYWORDS) + ev.prop, len(_PROPERTY_LABELS) + ev.prop], -1
+    )
+    properties = take(_PROPERTY_LABELS + exposure_labels, prop_code)
     product = ev.name == E["product_view"]
     if product.any():
         sku = pc.binary_join_element_wise('{"sku":"sku', int_strings(ev.prop), '"}', "")
