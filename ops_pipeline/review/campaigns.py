@@ -12,11 +12,13 @@ mapped back with expected * (exp(.) - 1).
 
 Company-wide campaign (``bsts``): bsts-causalimpact (Gibbs sampler) on the log of the daily series (the daily ratio for a
 ratio metric, its predictions weighted by the actual denominators). Measured: with 28 points the library's
-local_linear_trend gave the same predictions as local_level and under-predicted a 10%-a-week growth by ~25%, so the
-log-linear trend is fitted by OLS on the pre-period (its slope uncertainty is sampled into every draw) and the BSTS
-(local level + nseasons=7) models the detrended residual. niter=500 keeps one estimate well under 1 s.
-The interval is the posterior 5%/95% percentile of actual - sum(predictions), widened by ``BSTS_SCALE`` (see below),
-measured by simulation in tests/test_review_campaigns.py.
+local_linear_trend gave the same predictions as local_level and under-predicted a 10%-a-week growth by ~25%, so a
+log-linear trend + weekday effects are fitted by OLS on the pre-period (their coefficient uncertainty is sampled into
+every draw) and the BSTS (local level + nseasons=7, library-default priors) models the residual. niter=500: ~25 ms
+per estimate. The interval is the posterior 5%/95% percentile of actual - sum(predictions), no ad-hoc scaling.
+Measured coverage of the zero effect on no-effect simulations (10%/week growth, weekly season, 3-5% noise, 14-day
+window): bsts 0.87 (100 runs; without the OLS coefficient uncertainty it was 0.45, with a trend-only OLS 0.98),
+scoped 0.89 (300 runs). tests/test_review_campaigns.py re-measures both.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from scipy import stats
 PRE_DAYS = 28
 LEVEL = 0.90
 NITER = 500
-BSTS_SCALE = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ def _arrays(series: Series, window: slice, name: str) -> tuple[np.ndarray, np.nd
     if window.step not in (None, 1) or stop is None or start < 0 or stop <= start:
         raise ValueError(f"{name}: window must be a non-empty slice(start, stop) after the pre-period, got {window}")
     if PRE_DAYS + stop > num.size:
-        raise ValueError(f"{name}: window {window} goes beyond the data ({num.size - PRE_DAYS} days after the pre-period)")
+        raise ValueError(
+            f"{name}: window {window} goes beyond the data ({num.size - PRE_DAYS} days after the pre-period)"
+        )
     return num, den, slice(PRE_DAYS + start, PRE_DAYS + stop)
 
 
@@ -104,30 +107,33 @@ def scoped_estimate(scope: Series, rest: Series, window: slice) -> Estimate:
     sd = float(np.std(np.log(s_day / r_day), ddof=1))
     length = part.stop - part.start
     half = stats.t.ppf(0.5 + LEVEL / 2, PRE_DAYS - 1) * sd * np.sqrt(1 / length + 1 / PRE_DAYS)
-    return Estimate(actual, expected, actual - expected * np.exp(half), actual - expected * np.exp(-half), "scoped_ratio")
+    return Estimate(
+        actual, expected, actual - expected * np.exp(half), actual - expected * np.exp(-half), "scoped_ratio"
+    )
 
 
 def _bsts_draws(y: np.ndarray, horizon: int, seed: int) -> np.ndarray:
     """Posterior draws (NITER, horizon) of the daily value after the pre-period, from the pre days of y only."""
     from causal_impact import CausalImpact
 
-    t = np.arange(PRE_DAYS + horizon, dtype=float)
-    design = np.column_stack([np.ones(PRE_DAYS), t[:PRE_DAYS]])
+    t = np.arange(PRE_DAYS + horizon)
+    design = np.column_stack([t, np.eye(7)[t % 7]]).astype(float)  # log-linear trend + weekday effects
+    pre, post = design[:PRE_DAYS], design[PRE_DAYS:]
     z = np.log(y[:PRE_DAYS])
-    coef, *_ = np.linalg.lstsq(design, z, rcond=None)
-    resid = z - design @ coef
-    cov = np.linalg.inv(design.T @ design) * resid.var(ddof=2)
+    coef, *_ = np.linalg.lstsq(pre, z, rcond=None)
+    resid = z - pre @ coef
+    cov = np.linalg.inv(pre.T @ pre) * (resid @ resid) / (PRE_DAYS - pre.shape[1])
     full = np.concatenate([resid, np.zeros(horizon)])  # post values are not used by the forward predictions
     model = CausalImpact(
         full,
         [0, PRE_DAYS - 1],
         [PRE_DAYS, PRE_DAYS + horizon - 1],
-        model_args={"niter": NITER, "nwarmup": NITER // 2, "nseasons": 7, "seed": seed, "prior_level_sd": 0.1},
+        model_args={"niter": NITER, "nwarmup": NITER // 2, "nseasons": 7, "seed": seed},
         alpha=1 - LEVEL,
     )
     draws = np.asarray(model._samples.predictions) * model._prepared.y_sd + model._prepared.y_mean
     coefs = np.random.default_rng(seed).multivariate_normal(coef, cov, size=draws.shape[0])
-    trend = coefs @ np.vstack([np.ones(horizon), t[PRE_DAYS:]])
+    trend = coefs @ post.T
     return np.exp(draws + trend)
 
 
@@ -142,5 +148,4 @@ def companywide_estimate(total: Series, window: slice, seed: int = 0) -> Estimat
     actual = _value(num, den, part)
     expected = float(expected_draws.mean())
     low, high = np.percentile(actual - expected_draws, [50 - 50 * LEVEL, 50 + 50 * LEVEL])
-    centre = actual - expected
-    return Estimate(actual, expected, centre + BSTS_SCALE * (low - centre), centre + BSTS_SCALE * (high - centre), "bsts")
+    return Estimate(actual, expected, float(low), float(high), "bsts")
