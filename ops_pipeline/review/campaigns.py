@@ -2,16 +2,16 @@
 
 The baseline is fitted on the ``PRE_DAYS`` = 28 days before the start ONLY, and evaluated on any window after them
 (``slice(0, days)`` is the campaign, ``slice(days, days + 7)`` the post-campaign dip). A "same weekday of the last
-4 weeks" baseline is deliberately NOT used: in a month of 10%-a-week growth it reports a large uplift that never happened.
+4 weeks" baseline is deliberately NOT used: in a month of 10%-a-week growth it shows a large uplift that never happened.
 
 Scoped campaign (``scoped_ratio``): the out-of-scope remainder is the control; difference-in-differences on the ratio
 scale, k = scope_pre / rest_pre, expected = k * rest_window (for a ratio metric, on the ratios sum(num)/sum(den)).
 The 90% interval is t-based on the daily log-ratio residuals r_t = log(scope_t / rest_t) of the pre-period: the window's
 log-uplift has standard error s * sqrt(1/L + 1/28) (window mean plus the error of the pre-period estimate of k), df 27,
-mapped back with expected * (exp(.) - 1).
+mapped back as [actual - expected * exp(h), actual - expected * exp(-h)].
 
-Company-wide campaign (``bsts``): bsts-causalimpact (Gibbs sampler) on the log of the daily series (the daily ratio for a
-ratio metric, its predictions weighted by the actual denominators). Measured: with 28 points the library's
+Company-wide campaign (``bsts``): bsts-causalimpact (Gibbs sampler) on the log of the daily series (the daily ratio
+for a ratio metric, its predictions weighted by the actual denominators). Measured: with 28 points the library's
 local_linear_trend gave the same predictions as local_level and under-predicted a 10%-a-week growth by ~25%, so a
 log-linear trend + weekday effects are fitted by OLS on the pre-period (their coefficient uncertainty is sampled into
 every draw) and the BSTS (local level + nseasons=7, library-default priors) models the residual. niter=500: ~25 ms
