@@ -51,8 +51,10 @@ def test_scoped_estimate_by_hand_ratio():
 
 
 def test_trend_trap_companywide_not_fooled_but_naive_baseline_is():
-    y = _company(seed=7)
-    truth = 1000 * _shape(PRE_DAYS + DAYS, np.random.default_rng(7))[PRE_DAYS:].sum()  # noise-free, no effect
+    # a 90% interval flags ~10% of no-effect series by construction (seeds 3, 7, 11 of 0..13 do here); the calibration
+    # tests below measure that rate, these single-series tests use a fixed seed outside it
+    y = _company(seed=1)
+    truth = 1000 * _shape(PRE_DAYS + DAYS, np.random.default_rng(1))[PRE_DAYS:].sum()  # noise-free, no effect
     est = companywide_estimate(Series(y), slice(0, DAYS), seed=0)
     assert not est.significant
     assert abs(est.expected / truth - 1) < 0.05
@@ -83,7 +85,7 @@ def test_injected_companywide_effect_recovered():
 def test_placebo_not_significant():
     scope, rest = _scoped_pair(seed=11)
     assert not scoped_estimate(Series(scope), Series(rest), slice(0, DAYS)).significant
-    assert not companywide_estimate(Series(_company(seed=11)), slice(0, DAYS), seed=0).significant
+    assert not companywide_estimate(Series(_company(seed=12)), slice(0, DAYS), seed=0).significant
 
 
 def _coverage(estimates: list[Estimate]) -> float:
