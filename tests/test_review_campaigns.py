@@ -139,3 +139,30 @@ def _dip_pair(days: int) -> tuple[np.ndarray, np.ndarray]:
 def test_bad_input_raises(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def _pay_rate(seed: int, n: int = PRE_DAYS + DAYS) -> tuple[np.ndarray, np.ndarray]:
+    """A ratio metric: paying users / dau, the rate with its own weekly season and noise, dau growing."""
+    rng = np.random.default_rng(1000 + seed)
+    dau = _company(seed=seed, n=n)
+    rate = 0.05 * (1 + 0.1 * np.sin(2 * np.pi * np.arange(n) / 7)) * np.exp(rng.normal(0, 0.04, n))
+    return dau * rate, dau
+
+
+def test_companywide_ratio_metric():
+    payers, dau = _pay_rate(seed=0)
+    est = companywide_estimate(Series(payers, dau), slice(0, DAYS), seed=0)
+    assert est.actual == pytest.approx(payers[PRE_DAYS:].sum() / dau[PRE_DAYS:].sum())
+    assert not est.significant
+    lifted = payers.copy()
+    lifted[PRE_DAYS:] *= 1.20
+    est = companywide_estimate(Series(lifted, dau), slice(0, DAYS), seed=0)
+    true_uplift = 0.20 * payers[PRE_DAYS:].sum() / dau[PRE_DAYS:].sum()
+    assert est.significant and est.uplift_low <= true_uplift <= est.uplift_high
+
+
+def test_calibration_companywide_ratio():
+    runs = [companywide_estimate(Series(*_pay_rate(seed=i)), slice(0, DAYS), seed=i) for i in range(100)]
+    coverage = _coverage(runs)
+    print(f"bsts ratio-metric coverage of the zero effect: {coverage:.3f} over {len(runs)} runs")
+    assert 0.82 <= coverage <= 0.97
