@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME[@YYYY-MM-DD]",
         help="inject a named incident, repeatable (default: none)",
     )
+    gen.add_argument(
+        "--no-plan",
+        dest="plan",
+        action="store_false",
+        help="leave out the planning sources (campaigns, targets, experiments) and their effects",
+    )
 
     run = commands.add_parser("run", help="ingest the landing folder and build everything downstream")
     _add_location_args(run)
@@ -132,11 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         out = (args.out or settings.landing_dir).resolve()
         start = args.start or date.today() - timedelta(days=args.days)
-        return _generate(out, start, args.days, args.users, args.seed, args.incident)
+        return _generate(out, start, args.days, args.users, args.seed, args.incident, args.plan)
     if args.command == "demo":
         if not any(settings.landing_dir.glob("*/*")):
             start = date.today() - timedelta(days=DEMO_DAYS)
-            _generate(settings.landing_dir, start, DEMO_DAYS, DEMO_USERS, 7, [])
+            _generate(settings.landing_dir, start, DEMO_DAYS, DEMO_USERS, 7, [], plan=True)
         return _run(settings, None, None, args.verbose)
     return _run(
         settings, args.start, args.end, args.verbose, everything=args.all, wait=not args.no_wait, quiet=args.quiet
@@ -155,11 +161,13 @@ def _add_location_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warehouse", type=Path, help="DuckDB file (default: OPS_WAREHOUSE or data/warehouse.duckdb)")
 
 
-def _generate(out: Path, start: date, days: int, users: int, seed: int, incidents: list[str]) -> int:
+def _generate(out: Path, start: date, days: int, users: int, seed: int, incidents: list[str], plan: bool = True) -> int:
     from ops_pipeline.generator import generate
 
     print(f"Generating {days} days from {start} for {users:,} users into {out} ...")
-    manifest = generate(out, start, days, users, seed=seed, incidents=incidents, progress=sys.stderr.isatty())
+    manifest = generate(
+        out, start, days, users, seed=seed, incidents=incidents, progress=sys.stderr.isatty(), plan=plan
+    )
     totals = {source: sum(by_day.values()) for source, by_day in manifest["rows"].items()}
     print("  rows written: " + ", ".join(f"{s} {n:,}" for s, n in totals.items()))
     for incident in manifest.get("incidents", []):

@@ -10,6 +10,7 @@ from ops_pipeline.assets.checks import build_quality_checks
 from ops_pipeline.assets.dbt import build_dbt_assets
 from ops_pipeline.assets.ingestion import build_raw_assets, landing_specs, ledger_specs
 from ops_pipeline.assets.monitoring import build_evaluation_asset
+from ops_pipeline.assets.review import REVIEW_KEYS, review_marts
 from ops_pipeline.assets.serving import build_serving_asset
 from ops_pipeline.instance import WAREHOUSE_TAG
 from ops_pipeline.partitions import daily_partitions, first_partition
@@ -29,11 +30,11 @@ def build_definitions(settings: Settings) -> Definitions:
     partitions_def = daily_partitions(settings, first_day)
     raw_assets = build_raw_assets(partitions_def)
     dbt_models = build_dbt_assets()
-    serving = build_serving_asset([key for key in dbt_models.keys if key.path[0] == "marts"])
+    serving = build_serving_asset([*(key for key in dbt_models.keys if key.path[0] == "marts"), *REVIEW_KEYS])
     evaluations = build_evaluation_asset(settings.monitors_file)
     pipeline = define_asset_job(
         PIPELINE_JOB,
-        selection=AssetSelection.assets(*raw_assets, dbt_models, serving, evaluations),
+        selection=AssetSelection.assets(*raw_assets, dbt_models, review_marts, serving, evaluations),
         description="Ingest the landing files of a range of days, build everything downstream, and "
         "evaluate the monitors on the dates rebuilt.",
         # The run queue lets one run per warehouse in progress at a time (instance.py).
@@ -41,7 +42,7 @@ def build_definitions(settings: Settings) -> Definitions:
     )
     sensors, schedules = build_landing_automation(settings, PIPELINE_JOB, first_day)
     return Definitions(
-        assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models, serving, evaluations],
+        assets=[*landing_specs(), *raw_assets, *ledger_specs(), dbt_models, review_marts, serving, evaluations],
         asset_checks=build_quality_checks(),
         jobs=[pipeline],
         sensors=[*sensors, *build_alert_sensors(settings)],

@@ -46,13 +46,15 @@ PUBLICATION_DOC = TableDoc(
 
 
 def mart_docs(manifest: Mapping[str, Any]) -> dict[str, TableDoc]:
-    """The description of every dbt model of schema marts and of its columns, by table name."""
+    """The description of every table of schema marts and of its columns, by table name: the dbt
+    models, and the review marts built in Python (declared as dbt sources of schema marts)."""
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"]
+    sources = [s for s in manifest.get("sources", {}).values() if s["schema"] == "marts"]
     return {
-        node["alias"]: TableDoc(
+        node.get("alias") or node["name"]: TableDoc(
             node["description"], {name: column["description"] for name, column in node["columns"].items()}
         )
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["schema"] == "marts"
+        for node in [*nodes, *sources]
     }
 
 

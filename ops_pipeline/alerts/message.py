@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from urllib.parse import quote, urlencode
 
-from ops_pipeline.alerts.outbox import CHECK_FAILURE, LATE_SOURCE, RUN_FAILURE, UNSTORED, Alert, status_summary
+from ops_pipeline.alerts.outbox import CHECK_FAILURE, LATE_SOURCE, REVIEW, RUN_FAILURE, UNSTORED, Alert, status_summary
 from ops_pipeline.metrics.registry import format_number, load_registry
 
 METRICS_ASSET = ("marts", "metrics_daily")

@@ -19,12 +19,12 @@ from tqdm import tqdm
 
 from ops_pipeline.contract import SOURCES, SPARSE_SOURCES
 from ops_pipeline.generator import incidents as incident_rules
+from ops_pipeline.generator import planning
 from ops_pipeline.generator.bad_rows import BadRowPlan, make_bad_rows, with_bad_rows
 from ops_pipeline.generator.clock import day_label
 from ops_pipeline.generator.days import Counters, simulate_day
 from ops_pipeline.generator.incidents import Incident
 from ops_pipeline.generator.marketing import content_table, kol_table, spend_tables
-from ops_pipeline.generator import planning
 from ops_pipeline.generator.orders import OrderRows, status_changes
 from ops_pipeline.generator.tables import backfilled_accounts, events_table, orders_table, users_table
 from ops_pipeline.generator.world import build_world
@@ -152,7 +152,9 @@ def _emit_plan(run: _Run, world, plan: planning.Plan, days: int, realised: dict[
         files.append(("campaigns", max(first - 3, 0), planning.campaigns_table(plan, world, costs=False)))
         files.append(("campaigns", last + 1, planning.campaigns_table(plan, world, costs=True)))
     if plan.experiments:
-        files.append(("experiments", min(e.start_day for e in plan.experiments), planning.experiments_table(plan, world)))
+        files.append(
+            ("experiments", min(e.start_day for e in plan.experiments), planning.experiments_table(plan, world))
+        )
     files.append(("targets", *planning.targets_table(world, days, realised)))
     for source, day, table in files:
         if source not in run.bad:

@@ -257,4 +257,3 @@ def manifest_entry(plan: Plan, world: World) -> dict:
         ],
         "targets": {"new_users": "ahead", "orders": "behind"},
     }  # fmt: skip
-

@@ -8,11 +8,13 @@ from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
+import yaml
 
 from ops_pipeline.contract import CAMPAIGN_SCOPES
 from ops_pipeline.metrics.registry import load_registry
 from ops_pipeline.review import campaigns as cf
 from ops_pipeline.review import churn, experiments
+from ops_pipeline.settings import DBT_PROJECT_DIR
 
 CAMPAIGN_METRICS = ("dau", "new_users", "paid_orders", "paid_gmv", "pay_rate")
 POST_DAYS = 7
@@ -22,22 +24,19 @@ def last_complete_date(conn: duckdb.DuckDBPyConnection) -> date | None:
     return conn.execute("select max(date) from marts.kpi_daily").fetchone()[0]
 
 
-# The review marts' columns and types (their meaning: docs/review.md and the dbt source descriptions).
-TABLES = {
-    "campaign_review": """campaign_id varchar, name varchar, type varchar, start_date date, end_date date, days integer,
-        scope varchar, metric varchar, method varchar, actual double, expected double, uplift double,
-        uplift_pct double, uplift_low double, uplift_high double, significant boolean, cost double,
-        incremental_roi double, target_value double, attainment double, post_change_pct double,
-        participants bigint""",
-    "experiment_results": """experiment_id varchar, variant varchar, is_control boolean, metric varchar,
-        persons bigint, value_sum double, mean double, variance double, lift_abs double, lift_rel double,
-        ci_low double, ci_high double, p_value double, srm_p_value double, excluded_persons bigint,
-        decision varchar""",
-    "churn_risk": """user_id varchar, as_of_date date, frequency integer, recency integer, "T" integer,
-        p_alive double, expected_orders_30d double, monetary double, segment varchar, risk varchar""",
-    "churn_model": """as_of_date date, built_at timestamptz, users bigint, r double, alpha double, a double,
-        b double, log_likelihood double""",
-}
+# Columns, types and descriptions: the dbt sources file of the review marts, the one definition.
+MARTS_FILE = DBT_PROJECT_DIR / "models" / "marts" / "review" / "_review__python_marts.yml"
+
+
+def _tables() -> dict[str, str]:
+    [source] = yaml.safe_load(MARTS_FILE.read_text(encoding="utf-8"))["sources"]
+    return {
+        table["name"]: ", ".join(f'"{c["name"]}" {c["data_type"]}' for c in table["columns"])
+        for table in source["tables"]
+    }
+
+
+TABLES = _tables()
 
 
 def _write(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None, replace: bool = True) -> int:
@@ -151,6 +150,7 @@ def campaign_review(conn: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFram
                     "attainment": estimate.actual / c.target_value
                     if metric == c.target_metric and c.target_value
                     else None,
+                    "post_uplift": None if post is None else post.uplift,
                     "post_change_pct": None if post is None else post.uplift_pct,
                     "participants": participants,
                 }
