@@ -25,6 +25,7 @@ from ops_pipeline.changes import landing_changes
 from ops_pipeline.instance import dagster_instance, fail_dead_runs, process_tags
 from ops_pipeline.partitions import before_first_partition, first_partition, range_tags
 from ops_pipeline.quality.report import failed_check_lines_from_events
+from ops_pipeline.review.summary import review_lines
 from ops_pipeline.settings import Settings
 from ops_pipeline.warehouse import WarehouseLocked, writer_lock
 
@@ -330,6 +331,7 @@ class WarehouseSummary:
     headlines: dict[str, object] = field(default_factory=dict)
     # raw.ingestion_warnings: source, file, kind, message
     warnings: list[tuple[str, str, str, str]] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)  # review/summary.py
 
 
 HEADLINE_SQL = {
@@ -367,6 +369,7 @@ def summarise_warehouse(path: Path) -> WarehouseSummary:
             for schema, table in names
         ]
         headlines = _headlines(conn, {table for schema, table, _ in tables if schema == "marts"})
+        review = review_lines(conn)
         # A warehouse built before the table existed has none until its next ingestion.
         has_warnings = conn.execute(
             "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'ingestion_warnings'"
@@ -384,4 +387,5 @@ def summarise_warehouse(path: Path) -> WarehouseSummary:
         tables,
         headlines,
         warnings,
+        review,
     )

@@ -47,6 +47,9 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
             if len(summary.warnings) > WARNING_LINES:
                 lines.append(f"  ... and {len(summary.warnings) - WARNING_LINES} more")
         lines += _headline_lines(summary.headlines)
+        if summary.review:
+            lines += ["", "Review (marts campaign_review, target_progress, experiment_results, churn_risk):"]
+            lines += [f"  {line}" for line in summary.review]
         lines += ["", "Tables built:"]
         lines += [f"  {schema}.{table}: {count:,} rows" for schema, table, count in summary.tables]
     slack_on = SlackTarget.from_settings(settings) is not None

@@ -98,7 +98,7 @@ def generate(
     world = build_world(start, days, users, seed)
     active = incident_rules.resolve(list(incidents), world)
     the_plan = planning.make_plan(world, days) if plan else planning.Plan((), ())
-    realised = {"new_users": np.zeros(days), "orders": np.zeros(days)}
+    realised = {name: np.zeros(days) for name in ("new_users", "orders", "planned_orders", "planned_base")}
     run = _Run(out, days)
     pending: dict[int, list[OrderRows]] = defaultdict(list)
     late_rows: pa.Table | None = None
@@ -107,6 +107,7 @@ def generate(
             effects = incident_rules.effects(active, day)
             activity = simulate_day(world, day, effects, run.counters, the_plan)
             realised["new_users"][day], realised["orders"][day] = len(activity.registrations), len(activity.orders)
+            realised["planned_orders"][day], realised["planned_base"][day] = activity.planned_orders
             rng = np.random.default_rng([seed, 6, day])
             events = events_table(world, activity, run.counters, rng, the_plan.exposure_labels)
             if late_rows is not None:  # yesterday's held-back events arrive today
@@ -137,7 +138,7 @@ def generate(
         run.writer.close()
     manifest = _manifest(run, world, active, start, days, users, seed, incidents)
     if plan:
-        manifest["plan"] = planning.manifest_entry(the_plan, world)
+        manifest["plan"] = planning.manifest_entry(the_plan, world, realised)
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return manifest
 

@@ -50,6 +50,8 @@ class DayActivity:
     orders: OrderRows  # orders created today, as first written
     registrations: np.ndarray  # person indices signing up today
     registered_ms: np.ndarray  # their register event times
+    # The sessions a campaign or an experiment lifts: expected orders (sum of chances) with and without it.
+    planned_orders: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass
@@ -118,8 +120,10 @@ def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters
     signed_in = s.registered_before | s.registers
     q_order = cart_rate * ORDER_SUBMIT * people.buying[s.person] * weekday_buying * rng.lognormal(0, 0.01)
     q_order = np.where(people.channel[s.person] == effects.weak_channel, q_order * 0.5, q_order)
-    q_order = q_order * order_factors(plan, world, day, s.person, last_touch(world, s, everyone)[0])
-    q_order = np.where(signed_in, np.minimum(q_order, cart_rate * 0.95), 0.0)
+    factor = order_factors(plan, world, day, s.person, last_touch(world, s, everyone)[0])
+    planned = factor != 1.0
+    q_base = np.where(signed_in, np.minimum(q_order, cart_rate * 0.95), 0.0)[planned].sum()
+    q_order = np.where(signed_in, np.minimum(q_order * factor, cart_rate * 0.95), 0.0)
     has_order = systematic(rng, q_order)
     has_cart = has_order | systematic(rng, np.where(has_order, 0.0, (cart_rate - q_order) / (1 - q_order)))
     has_product = has_cart | systematic(rng, np.where(has_cart, 0.0, (PRODUCT_VIEW - cart_rate) / (1 - cart_rate)))
@@ -172,6 +176,7 @@ def simulate_day(world: World, day: int, effects: DayEffects, counters: Counters
         orders,
         s.person[events.session[registering]],
         events.time_ms[registering],
+        (float(q_order[planned].sum()), float(q_base)),
     )
     counters.session += n
     return activity

@@ -6,12 +6,6 @@
     history at all every day weighs the same).
 #}
 
-{%- set ratio_metrics = [] %}
-{%- if execute %}
-    {%- for name, metric in metric_registry().items() if metric.kind == 'ratio' %}
-        {%- do ratio_metrics.append(name) %}
-    {%- endfor %}
-{%- endif %}
 {%- set target_key = ['period_start', 'period_end', 'metric', 'dimension', 'dimension_value'] %}
 
 with
@@ -32,6 +26,12 @@ reporting_dates as (
 
     select * from {{ ref('int_business_dates_spanned') }}
 
+),
+
+ratio_metrics as (
+    -- a ratio is a metric with a denominator (metrics_daily leaves it NULL for counts and sums)
+    select distinct metric from metrics
+    where denominator is not null
 ),
 
 last_dates as (
@@ -55,7 +55,7 @@ period_days as (
         metrics.value,
         metrics.numerator,
         metrics.denominator,
-        targets.metric in ('{{ ratio_metrics | join("', '") }}') as is_ratio
+        ratio_metrics.metric is not null as is_ratio
 
     from targets
     inner join day_numbers
@@ -66,6 +66,8 @@ period_days as (
             and targets.metric = metrics.metric
             and targets.dimension = metrics.dimension
             and targets.dimension_value = metrics.dimension_value
+    left join ratio_metrics
+        on targets.metric = ratio_metrics.metric
 
 ),
 
