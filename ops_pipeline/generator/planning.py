@@ -4,7 +4,7 @@
 
 * a company-wide check-in campaign with no effect (the placebo), 28 days of history before it;
 * a campaign scoped to one paid channel, reusing one of its ad campaigns' tracking codes, under
-  which that channel's sessions order twice as often for its 7 days (a big 满减 promotion);
+  which that channel's sessions order twice as often for its 14 days (a big 满减 promotion);
 * three experiments over the last two weeks: `v2` of a landing page lifts ordering by 50%
   (decision `better`); one declared 50/50 but assigned 56/44 (`srm`); one on the mini program for
   a handful of persons over three days (`insufficient`);
@@ -31,7 +31,7 @@ from ops_pipeline.generator.clock import day_date
 from ops_pipeline.generator.ids import mix48
 from ops_pipeline.generator.world import World
 
-PRE_DAYS, CAMPAIGN_DAYS, POST_DAYS = 28, 7, 7
+PRE_DAYS, CAMPAIGN_DAYS, PROMOTION_DAYS, POST_DAYS = 28, 7, 14, 7
 SCOPED_UPLIFT, EXPERIMENT_LIFT = 2.0, 1.5
 CONFLICT_SHARE = 0.01
 AHEAD, BEHIND = 0.8, 1.3  # target = pace of the month so far x this
@@ -81,8 +81,8 @@ class Plan:
 def make_plan(world: World, days: int) -> Plan:
     campaigns = []
     end = days - 1
-    scoped_start = end - 2 * POST_DAYS - CAMPAIGN_DAYS - 8  # its post window ends before the experiments start
-    placebo_start = scoped_start - 2 * CAMPAIGN_DAYS - 4
+    scoped_start = end - POST_DAYS - PROMOTION_DAYS - 16  # its post window ends before the experiments start
+    placebo_start = scoped_start - CAMPAIGN_DAYS - POST_DAYS - 1
     channel = names.PAID_CHANNELS[0]
     if placebo_start >= PRE_DAYS:
         campaigns.append(
@@ -92,7 +92,7 @@ def make_plan(world: World, days: int) -> Plan:
         code = world.catalogue.campaigns[world.catalogue.campaigns_of(channel)[0]].campaign_id
         campaigns.append(
             PlannedCampaign(code, f"{channel} 满减大促", "promotion", scoped_start,
-                            scoped_start + CAMPAIGN_DAYS - 1, channel, SCOPED_UPLIFT, 50000.0, "paid_gmv"))  # fmt: skip
+                            scoped_start + PROMOTION_DAYS - 1, channel, SCOPED_UPLIFT, 50000.0, "paid_gmv"))  # fmt: skip
     experiments = []
     if days >= 17:
         start, stop = end - 15, end - 2
