@@ -86,13 +86,33 @@ def make_plan(world: World, days: int) -> Plan:
     channel = names.PAID_CHANNELS[0]
     if placebo_start >= PRE_DAYS:
         campaigns.append(
-            PlannedCampaign("act_checkin_placebo", "签到打卡 daily check-in", "check_in", placebo_start,
-                            placebo_start + CAMPAIGN_DAYS - 1, None, 1.0, 20000.0, "dau"))  # fmt: skip
+            PlannedCampaign(
+                "act_checkin_placebo",
+                "签到打卡 daily check-in",
+                "check_in",
+                placebo_start,
+                placebo_start + CAMPAIGN_DAYS - 1,
+                None,
+                1.0,
+                20000.0,
+                "dau",
+            )
+        )
     if scoped_start >= PRE_DAYS:
         code = world.catalogue.campaigns[world.catalogue.campaigns_of(channel)[0]].campaign_id
         campaigns.append(
-            PlannedCampaign(code, f"{channel} 满减大促", "promotion", scoped_start,
-                            scoped_start + PROMOTION_DAYS - 1, channel, SCOPED_UPLIFT, 50000.0, "paid_gmv"))  # fmt: skip
+            PlannedCampaign(
+                code,
+                f"{channel} 满减大促",
+                "promotion",
+                scoped_start,
+                scoped_start + PROMOTION_DAYS - 1,
+                channel,
+                SCOPED_UPLIFT,
+                50000.0,
+                "paid_gmv",
+            )
+        )
     experiments = []
     if days >= 17:
         start, stop = end - 15, end - 2

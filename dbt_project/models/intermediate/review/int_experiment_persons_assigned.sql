@@ -9,11 +9,6 @@
 #}
 {{ config(materialized='table') }}
 
-{%- set outcome_events = {
-    'pay_conversion': 'pay_success',
-    'order_conversion': 'order_submit',
-    'add_to_cart_conversion': 'add_to_cart',
-} %}
 
 with
 
@@ -102,8 +97,8 @@ assigned as (
     from first_exposures
     inner join variants_seen
         on
-            first_exposures.experiment_id = variants_seen.experiment_id
-            and first_exposures.person_id = variants_seen.person_id
+        first_exposures.experiment_id = variants_seen.experiment_id
+        and first_exposures.person_id = variants_seen.person_id
     inner join experiments
         on first_exposures.experiment_id = experiments.experiment_id
 
@@ -119,7 +114,7 @@ outcome_events as (
     from events
     cross join reporting_dates
     where
-        events.event_name in ('{{ outcome_events.values() | join("', '") }}')
+        events.event_name in ('pay_success', 'order_submit', 'add_to_cart')
         and events.event_date <= reporting_dates.last_complete_date
 
 ),
@@ -129,17 +124,16 @@ outcomes as (
     select
         assigned.experiment_id,
         assigned.person_id,
-        {%- for metric, event_name in outcome_events.items() %}
-        max(case when outcome_events.event_name = '{{ event_name }}' then 1 else 0 end) as {{ metric }}
-        {{- "," if not loop.last }}
-        {%- endfor %}
+        max(case when outcome_events.event_name = 'pay_success' then 1 else 0 end) as pay_conversion,
+        max(case when outcome_events.event_name = 'order_submit' then 1 else 0 end) as order_conversion,
+        max(case when outcome_events.event_name = 'add_to_cart' then 1 else 0 end) as add_to_cart_conversion
 
     from assigned
     left join outcome_events
         on
-            assigned.person_id = outcome_events.person_id
-            and outcome_events.event_time >= assigned.first_exposed_at
-            and outcome_events.event_time <= assigned.end_at
+        assigned.person_id = outcome_events.person_id
+        and assigned.first_exposed_at <= outcome_events.event_time
+        and assigned.end_at >= outcome_events.event_time
     group by assigned.experiment_id, assigned.person_id
 
 ),
@@ -171,20 +165,20 @@ final as (
         assigned.variant,
         assigned.first_exposed_at,
         assigned.variants_seen,
-        {%- for metric in outcome_events %}
-        outcomes.{{ metric }},
-        {%- endfor %}
+        outcomes.pay_conversion,
+        outcomes.order_conversion,
+        outcomes.add_to_cart_conversion,
         coalesce(revenue.revenue, 0) as revenue_per_user
 
     from assigned
     inner join outcomes
         on
-            assigned.experiment_id = outcomes.experiment_id
-            and assigned.person_id = outcomes.person_id
+        assigned.experiment_id = outcomes.experiment_id
+        and assigned.person_id = outcomes.person_id
     left join revenue
         on
-            assigned.experiment_id = revenue.experiment_id
-            and assigned.person_id = revenue.person_id
+        assigned.experiment_id = revenue.experiment_id
+        and assigned.person_id = revenue.person_id
 
 )
 

@@ -62,10 +62,10 @@ period_days as (
         on day_numbers.day_number <= {{ dbt.datediff('targets.period_start', 'targets.period_end', 'day') }}
     left join metrics
         on
-            metrics.date = {{ add_days('targets.period_start', 'day_numbers.day_number') }}
-            and targets.metric = metrics.metric
-            and targets.dimension = metrics.dimension
-            and targets.dimension_value = metrics.dimension_value
+        metrics.date = {{ add_days('targets.period_start', 'day_numbers.day_number') }}
+        and targets.metric = metrics.metric
+        and targets.dimension = metrics.dimension
+        and targets.dimension_value = metrics.dimension_value
     left join ratio_metrics
         on targets.metric = ratio_metrics.metric
 
@@ -86,14 +86,14 @@ history_days as (
     from targets
     inner join reporting_dates
         on
-            reporting_dates.date < targets.period_start
-            and reporting_dates.date >= {{ add_days('targets.period_start', -28) }}
+        targets.period_start > reporting_dates.date
+        and reporting_dates.date >= {{ add_days('targets.period_start', -28) }}
     left join metrics
         on
-            reporting_dates.date = metrics.date
-            and targets.metric = metrics.metric
-            and targets.dimension = metrics.dimension
-            and targets.dimension_value = metrics.dimension_value
+        reporting_dates.date = metrics.date
+        and targets.metric = metrics.metric
+        and targets.dimension = metrics.dimension
+        and targets.dimension_value = metrics.dimension_value
 
 ),
 
@@ -118,12 +118,12 @@ weighted_days as (
     from period_days
     left join weekday_profile
         on
-            period_days.period_start = weekday_profile.period_start
-            and period_days.period_end = weekday_profile.period_end
-            and period_days.metric = weekday_profile.metric
-            and period_days.dimension = weekday_profile.dimension
-            and period_days.dimension_value = weekday_profile.dimension_value
-            and {{ weekday('period_days.date') }} = weekday_profile.weekday
+        period_days.period_start = weekday_profile.period_start
+        and period_days.period_end = weekday_profile.period_end
+        and period_days.metric = weekday_profile.metric
+        and period_days.dimension = weekday_profile.dimension
+        and period_days.dimension_value = weekday_profile.dimension_value
+        and {{ weekday('period_days.date') }} = weekday_profile.weekday
 
 ),
 
@@ -143,13 +143,16 @@ running as (
     select
         *,
         sum(coalesce(value, 0)) over (
-            partition by {{ target_key | join(', ') }} order by date rows between unbounded preceding and current row
+            partition by {{ target_key | join(', ') }}
+            order by date rows between unbounded preceding and current row
         ) as value_to_date,
         sum(coalesce(numerator, 0)) over (
-            partition by {{ target_key | join(', ') }} order by date rows between unbounded preceding and current row
+            partition by {{ target_key | join(', ') }}
+            order by date rows between unbounded preceding and current row
         ) as numerator_to_date,
         sum(coalesce(denominator, 0)) over (
-            partition by {{ target_key | join(', ') }} order by date rows between unbounded preceding and current row
+            partition by {{ target_key | join(', ') }}
+            order by date rows between unbounded preceding and current row
         ) as denominator_to_date
 
     from weighted_days
@@ -164,17 +167,18 @@ cumulated as (
         case when profile_totals.profile_total > 0 then coalesce(running.weight, 0) else 1 end as day_weight,
         case
             when profile_totals.profile_total > 0 then profile_totals.profile_total
-            else {{ dbt.datediff('running.period_start', 'running.period_end', 'day') }} + 1
+            else
+                {{ dbt.datediff('running.period_start', 'running.period_end', 'day') }} + 1  -- noqa: LT05
         end as period_weight
 
     from running
     inner join profile_totals
         on
-            running.period_start = profile_totals.period_start
-            and running.period_end = profile_totals.period_end
-            and running.metric = profile_totals.metric
-            and running.dimension = profile_totals.dimension
-            and running.dimension_value = profile_totals.dimension_value
+        running.period_start = profile_totals.period_start
+        and running.period_end = profile_totals.period_end
+        and running.metric = profile_totals.metric
+        and running.dimension = profile_totals.dimension
+        and running.dimension_value = profile_totals.dimension_value
 
 ),
 
