@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -86,16 +87,45 @@ def _series(conn, metrics: list[str], first: date, last: date, scope) -> pd.Data
     ).df()
 
 
-def _estimate(frame: pd.DataFrame, ratio: bool, scoped: bool, window: slice) -> cf.Estimate:
+def _estimate(frame: pd.DataFrame, ratio: bool, scoped: bool, window: slice) -> tuple[cf.Estimate | None, str | None]:
+    """(estimate, None), or (None, why) when the history cannot carry a counterfactual (fewer than 28
+    days of data before the start, a scope with nothing in it, ...): the row then has its actual only."""
+
     def series(num: pd.Series, den: pd.Series) -> cf.Series:
         return cf.Series(num.to_numpy(float), den.to_numpy(float) if ratio else None)
 
     total = series(frame.total_num, frame.total_den)
-    if not scoped:
-        return cf.companywide_estimate(total, window)
-    scope = series(frame.scope_num, frame.scope_den)
-    rest = series(frame.total_num - frame.scope_num, frame.total_den - frame.scope_den)
-    return cf.scoped_estimate(scope, rest, window)
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):  # empty days of a ratio: refused below
+            if not scoped:
+                return cf.companywide_estimate(total, window), None
+            scope = series(frame.scope_num, frame.scope_den)
+            rest = series(frame.total_num - frame.scope_num, frame.total_den - frame.scope_den)
+            return cf.scoped_estimate(scope, rest, window), None
+    except ValueError as error:
+        return None, f"no counterfactual: {error}"
+
+
+def _actual(frame: pd.DataFrame, ratio: bool, scoped: bool, window: slice) -> float | None:
+    part = frame.iloc[cf.PRE_DAYS + window.start : cf.PRE_DAYS + window.stop]
+    num, den = (part.scope_num, part.scope_den) if scoped else (part.total_num, part.total_den)
+    if not ratio:
+        return float(num.sum())
+    return float(num.sum() / den.sum()) if den.sum() else None
+
+
+def _estimate_columns(estimate: cf.Estimate | None) -> dict:
+    if estimate is None:
+        return dict.fromkeys(("method", "expected", "uplift", "uplift_pct", "uplift_low", "uplift_high", "significant"))
+    return {
+        "method": estimate.method,
+        "expected": estimate.expected,
+        "uplift": estimate.uplift,
+        "uplift_pct": estimate.uplift_pct,
+        "uplift_low": estimate.uplift_low,
+        "uplift_high": estimate.uplift_high,
+        "significant": estimate.significant,
+    }
 
 
 def campaign_review(conn: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
@@ -121,11 +151,14 @@ def campaign_review(conn: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFram
         for metric in metrics:
             frame = data[data.metric == metric].reset_index(drop=True)
             ratio = registry[metric].kind == "ratio"
-            estimate = _estimate(frame, ratio, scope is not None, slice(0, days))
+            estimate, note = _estimate(frame, ratio, scope is not None, slice(0, days))
+            actual = _actual(frame, ratio, scope is not None, slice(0, days))
             post = None
-            if post_end <= as_of:
-                after = c.end_date.date() - start + timedelta(days=1)
-                post = _estimate(frame, ratio, scope is not None, slice(after.days, after.days + POST_DAYS))
+            if post_end <= as_of and estimate is not None:
+                after = (c.end_date.date() - start).days + 1
+                post, _ = _estimate(frame, ratio, scope is not None, slice(after, after + POST_DAYS))
+            uplift = None if estimate is None else estimate.uplift
+            on_target = metric == c.target_metric
             rows.append(
                 {
                     "campaign_id": c.campaign_id,
@@ -136,23 +169,20 @@ def campaign_review(conn: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFram
                     "days": days,
                     "scope": "all" if scope is None else f"{scope[0]}={','.join(scope[1])}",
                     "metric": metric,
-                    "method": estimate.method,
-                    "actual": estimate.actual,
-                    "expected": estimate.expected,
-                    "uplift": estimate.uplift,
-                    "uplift_pct": estimate.uplift_pct,
-                    "uplift_low": estimate.uplift_low,
-                    "uplift_high": estimate.uplift_high,
-                    "significant": estimate.significant,
+                    "actual": actual,
+                    **_estimate_columns(estimate),
                     "cost": c.cost,
-                    "incremental_roi": estimate.uplift / c.cost if metric == "paid_gmv" and c.cost else None,
-                    "target_value": c.target_value if metric == c.target_metric else None,
-                    "attainment": estimate.actual / c.target_value
-                    if metric == c.target_metric and c.target_value
+                    "incremental_roi": uplift / c.cost
+                    if metric == "paid_gmv" and c.cost and uplift is not None
+                    else None,
+                    "target_value": c.target_value if on_target else None,
+                    "attainment": actual / c.target_value
+                    if on_target and c.target_value and actual is not None
                     else None,
                     "post_uplift": None if post is None else post.uplift,
                     "post_change_pct": None if post is None else post.uplift_pct,
                     "participants": participants,
+                    "note": note,
                 }
             )
     return pd.DataFrame(rows)
