@@ -217,7 +217,7 @@ def test_timestamp_conventions_per_source(small):
 def test_manifest_row_counts_match_the_files(small):
     out, manifest = small
     by_day = defaultdict(lambda: defaultdict(int))
-    for source in SOURCES:
+    for source in manifest["rows"]:
         for path in files(out, source):
             rows = len(read_file(path))
             assert manifest["files"][f"{source}/{path.name}"] == rows
@@ -228,7 +228,7 @@ def test_manifest_row_counts_match_the_files(small):
 def test_bad_rows_are_of_every_kind_and_exactly_as_counted(small):
     out, manifest = small
     found: dict[str, Counter] = defaultdict(Counter)
-    for source in SOURCES:
+    for source in manifest["rows"]:
         for path, row in all_rows(out, source):
             kinds = defects(source, row, landing_day(path))
             assert len(kinds) <= 1, (path.name, row, kinds)  # one defect per bad row: countable
@@ -440,3 +440,31 @@ def test_explicit_incident_day_and_channel_are_used(tmp_path):
         "channel_conversion_drop:douyin_ads@2026-03-05",
         "ios_pay_tracking_outage@2026-03-10",
     ]
+
+
+def test_the_planning_sources_and_their_effects_are_written_and_told(tmp_path):
+    """plan=True: campaigns (a plan, then its final snapshot with costs), experiments and targets, each
+    first file with one row that breaks the contract; exposure events name a declared variant; the same
+    world without a plan has the same visitors."""
+    manifest = generate(tmp_path / "plan", START, 90, 300, seed=11, plan=True)
+    plain = generate(tmp_path / "plain", START, 90, 300, seed=11)
+    assert {"campaigns", "targets", "experiments"} <= set(manifest["rows"]) and "campaigns" not in plain["rows"]
+    campaigns = sorted((tmp_path / "plan" / "campaigns").glob("*.csv"))
+    first, final = (list(csv.DictReader(p.read_text(encoding="utf-8").splitlines())) for p in campaigns)
+    assert len(first) == 3 and len(final) == 2  # the plan with its bad row, then the snapshot
+    assert [r["end_at"] == r["start_at"] for r in first] == [False, False, True]
+    assert all(r["cost"] == "" for r in first) and all(float(r["cost"]) > 0 for r in final)
+    assert manifest["bad_rows"]["campaigns"] == {"end_before_start": 1}
+    assert manifest["bad_rows"]["experiments"] == {"weights_mismatch": 1}
+    assert manifest["bad_rows"]["targets"] == {"unknown_metric": 1}
+    variants = {e["experiment_id"]: set(e["assigned"]) for e in manifest["plan"]["experiments"]}
+    exposures = [
+        json.loads(r["properties"])
+        for _, r in all_rows(tmp_path / "plan", "events")
+        if r["event_name"] == "experiment_exposure"
+    ]
+    assert exposures and all(e["variant"] in variants[e["experiment_id"]] for e in exposures)
+    assert {e["experiment_id"] for e in exposures} == set(variants)
+    assert manifest["population"] == plain["population"]
+    [promotion] = [c for c in manifest["plan"]["campaigns"] if c["scope"] != "all"]
+    assert 1.0 < promotion["realised_order_lift"] <= 2.0
