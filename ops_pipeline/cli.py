@@ -46,9 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument(
         "--no-plan",
-        dest="plan",
-        action="store_false",
-        help="leave out the planning sources (campaigns, targets, experiments) and their effects",
+        action="store_true",
+        help="leave out the planning sources (campaigns, targets, experiments) and their effects "
+        "(default: off, they are written)",
     )
 
     run = commands.add_parser("run", help="ingest the landing folder and build everything downstream")
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         out = (args.out or settings.landing_dir).resolve()
         start = args.start or date.today() - timedelta(days=args.days)
-        return _generate(out, start, args.days, args.users, args.seed, args.incident, args.plan)
+        return _generate(out, start, args.days, args.users, args.seed, args.incident, not args.no_plan)
     if args.command == "demo":
         if not any(settings.landing_dir.glob("*/*")):
             start = date.today() - timedelta(days=DEMO_DAYS)

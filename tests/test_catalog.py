@@ -55,12 +55,11 @@ def built(tmp_path_factory) -> tuple[Settings, ExecuteInProcessResult]:
 
 
 def mart_models() -> dict[str, dict]:
+    """The dbt models of schema marts, and the review marts built in Python (dbt sources of schema marts)."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    return {
-        node["alias"]: node
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["schema"] == "marts"
-    }
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"]
+    sources = [s for s in manifest["sources"].values() if s["schema"] == "marts"]
+    return {node.get("alias") or node["name"]: node for node in [*models, *sources]}
 
 
 def test_every_serving_table_and_column_carries_its_dbt_description(built):
@@ -90,7 +89,7 @@ def test_every_serving_table_and_column_carries_its_dbt_description(built):
 
 def test_dbt_materialisations_carry_the_column_types_duckdb_has(built):
     settings, result = built
-    models = mart_models()
+    models = {name: node for name, node in mart_models().items() if node["resource_type"] == "model"}
     materializations = {m.asset_key: m for m in result.asset_materializations_for_node("dbt_models")}
     schemas = {}
     with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
