@@ -50,7 +50,7 @@ final as (
         end_at,
         {{ business_date('start_at') }} as start_date,
         -- end_at is the instant the campaign stops: one ending at midnight ends the day before
-        {{ business_date(dbt.dateadd('second', -1, 'end_at')) }} as end_date,
+        {{ business_date('(' ~ dbt.dateadd('second', -1, 'end_at') ~ ')') }} as end_date,
         budget,
         cost,
         target_metric,
