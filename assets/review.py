@@ -29,7 +29,7 @@ DESCRIPTIONS = {
     "counted), mean and variance, lift with its Welch interval and p-value, the sample-ratio check and the decision.",
     "churn_risk": "流失预警: per paying user, the BG/NBD probability of still being active, the expected paid-order "
     "days of the next 30, monetary, RFM segment and risk.",
-    "churn_model": "The BG/NBD parameters (r, alpha, a, b) fitted by maximum likelihood, one row per build.",
+    "churn_model": "The BG/NBD parameters (r, alpha, a, b) fitted by maximum likelihood, one row per as-of date.",
 }
 
 

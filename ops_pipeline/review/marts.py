@@ -247,15 +247,15 @@ def churn_risk(inputs: pd.DataFrame, as_of: date) -> tuple[pd.DataFrame, pd.Data
     columns = ["user_id", "as_of_date", "frequency", "recency", "T", "p_alive", "expected_orders_30d", "monetary",
                "segment", "risk"]  # fmt: skip
     fit = pd.DataFrame(
-        [{"as_of_date": as_of, "built_at": pd.Timestamp.now(tz="UTC"), "users": model.users, "r": model.r,
-          "alpha": model.alpha, "a": model.a, "b": model.b, "log_likelihood": model.log_likelihood}]
+        [{"as_of_date": as_of, "users": model.users, "r": model.r, "alpha": model.alpha, "a": model.a,
+          "b": model.b, "log_likelihood": model.log_likelihood}]
     )  # fmt: skip
     return risk[columns], fit
 
 
 def build_review(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Replace the review marts from the warehouse's current marts (churn_model gains one row per
-    build); returns the rows written per table."""
+    """Replace the review marts from the warehouse's current marts (churn_model keeps one row per
+    as-of date); returns the rows written per table."""
     as_of = last_complete_date(conn)
     counts = {
         "campaign_review": _write(conn, "campaign_review", as_of and campaign_review(conn, as_of)),
@@ -264,5 +264,8 @@ def build_review(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     inputs = churn_inputs(conn, as_of) if as_of else None
     risk, fit = churn_risk(inputs, as_of) if inputs is not None and len(inputs) else (None, None)
     counts["churn_risk"] = _write(conn, "churn_risk", risk)
+    if fit is not None:  # the history of fits: one row per as-of date, a rebuild of that date replaces it
+        conn.execute(f"create table if not exists marts.churn_model ({TABLES['churn_model']})")
+        conn.execute("delete from marts.churn_model where as_of_date = ?", [as_of])
     counts["churn_model"] = _write(conn, "churn_model", fit, replace=False)
     return counts
