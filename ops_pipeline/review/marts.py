@@ -40,12 +40,15 @@ def _tables() -> dict[str, str]:
 TABLES = _tables()
 
 
-def _write(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None, replace: bool = True) -> int:
-    """Replace (or append to) marts.<table> with the frame's rows, in the declared columns and types."""
-    verb = "create or replace table" if replace else "create table if not exists"
+def _write(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None, history: bool = False) -> int:
+    """Replace marts.<table> with the frame's rows, in the declared columns and types. With `history`,
+    keep the table and replace only the rows of the frame's as-of dates."""
+    verb = "create table if not exists" if history else "create or replace table"
     conn.execute(f"{verb} marts.{table} ({TABLES[table]})")
     if frame is None or frame.empty:
         return 0
+    if history:
+        conn.execute(f"delete from marts.{table} where as_of_date in (select unnest(?))", [list(frame.as_of_date)])
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     conn.register("review_frame", frame)
     try:
@@ -264,8 +267,5 @@ def build_review(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     inputs = churn_inputs(conn, as_of) if as_of else None
     risk, fit = churn_risk(inputs, as_of) if inputs is not None and len(inputs) else (None, None)
     counts["churn_risk"] = _write(conn, "churn_risk", risk)
-    if fit is not None:  # the history of fits: one row per as-of date, a rebuild of that date replaces it
-        conn.execute(f"create table if not exists marts.churn_model ({TABLES['churn_model']})")
-        conn.execute("delete from marts.churn_model where as_of_date = ?", [as_of])
-    counts["churn_model"] = _write(conn, "churn_model", fit, replace=False)
+    counts["churn_model"] = _write(conn, "churn_model", fit, history=True)  # the fits' history
     return counts
