@@ -21,7 +21,7 @@ follow a bend: its interval covered the zero effect 72% of the time on the sampl
 slowing-growth series with 1% noise. The slope random walk, whose variance the likelihood estimates (0 for a straight
 series, > 0 for a bending one), follows the latest slope and widens the band with the horizon.
 
-Measured coverage of the zero effect on no-effect simulations (fixed seeds, 100 runs each; tests/test_review_campaigns.py
+Measured coverage of the zero effect on no-effect simulations (fixed seeds, 100 runs each; test_review_campaigns.py
 re-measures the 14-day numbers): 10%/week growth, weekly season, 4% noise: 7/14/21-day windows 0.86/0.89/0.90; the
 pay_rate ratio metric 0.89/0.90/0.95; growth slowing down (log level 0.8 (1 - exp(-t/25))) with 1% noise 0.95/0.98/1.0.
 Scoped: 0.88 (300 runs, 14 days), 0.91 (7 days), 0.89 (21 days). About 0.1-0.3 s per company-wide estimate. On the
