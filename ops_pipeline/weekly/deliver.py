@@ -10,7 +10,7 @@ from ops_pipeline.alerts.delivery import SlackTarget
 from ops_pipeline.alerts.message import HEADER_LIMIT, SECTION_LIMIT, clip, slack_escape
 from ops_pipeline.alerts.outbox import WEEKLY_REPORT, Alert
 from ops_pipeline.settings import Settings
-from ops_pipeline.weekly.build import WeeklyReport
+from ops_pipeline.weekly.build import WeeklyReport, build_week
 from ops_pipeline.weekly.weeks import Week
 
 TITLE = "运营数据周报 Weekly operations report"
@@ -70,7 +70,16 @@ def summary_blocks(alert: Alert) -> list[dict]:
     ]
 
 
-def announce(settings: Settings, report: WeeklyReport) -> Alert:
-    """Put the week's announcement in the outbox (once per week) and deliver what is pending."""
-    [stored] = enqueue(settings.warehouse, [report_alert(report)], SlackTarget.from_settings(settings))
+def announce(settings: Settings, report: WeeklyReport, target: SlackTarget | None = None) -> Alert:
+    """Put the week's announcement in the outbox (once per week) and deliver what is pending; the
+    target defaults to the one the settings name."""
+    target = target if target is not None else SlackTarget.from_settings(settings)
+    [stored] = enqueue(settings.warehouse, [report_alert(report)], target)
     return stored
+
+
+def publish_week(settings: Settings, week: Week, target: SlackTarget | None = None) -> tuple[WeeklyReport, Alert]:
+    """Build the week's report and announce it (once per week): what the CLI, the Dagster asset and
+    the demo all do."""
+    report = build_week(settings, week)
+    return report, announce(settings, report, target)
