@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 from dagster import DagsterEventType, DagsterInstance
 from dagster._core.utils import make_new_run_id
 
@@ -172,7 +173,7 @@ def report_completed_week(
 
     try:
         week = latest_week(settings)
-    except WeekError:
+    except (WeekError, duckdb.Error):  # no complete week yet, or no marts (a run of the sources only)
         return None
     if outcome.first_day and week.end < outcome.first_day - timedelta(days=lookback_days()):
         return None
