@@ -12,7 +12,7 @@ from ops_pipeline.weekly import charts
 from ops_pipeline.weekly.data import WeeklyData
 from ops_pipeline.weekly.summary import delta, direction, highlights, money, percent, value
 
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = Path(__file__).parent  # report.html.j2
 MONEY_METRICS = frozenset({"paid_gmv", "gmv", "net_revenue", "refund_amount", "spend"})
 
 
