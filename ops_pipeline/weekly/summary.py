@@ -23,18 +23,23 @@ def percent(number: float | None, digits: int = 1) -> str:
 
 
 def delta(change: Change, style: str = NUMBER) -> str:
-    """环比: a relative change for counts and sums, the difference in percentage points for rates."""
+    """环比: a relative change for counts and sums, the difference in percentage points for rates;
+    ±0.0 when it rounds to nothing."""
     if style == PERCENT:
         diff = change.difference
-        return "–" if diff is None else f"{diff * 100:+.1f} pp"
+        if diff is None:
+            return "–"
+        return "±0.0 pp" if abs(diff) < 0.0005 else f"{diff * 100:+.1f} pp"
     rel = change.relative
-    return "–" if rel is None else f"{rel:+.1%}"
+    if rel is None:
+        return "–"
+    return "±0.0%" if abs(rel) < 0.0005 else f"{rel:+.1%}"
 
 
-def direction(change: Change, good_direction: str = "up") -> str:
-    """'good', 'bad' or 'flat' (CSS classes of the changes)."""
+def direction(change: Change, good_direction: str = "up", style: str = NUMBER) -> str:
+    """'good', 'bad' or 'flat' (CSS classes of the changes): flat when the change shows as ±0.0."""
     diff = change.difference
-    if diff is None or (abs(change.relative or 0) < 0.005 and abs(diff) < 0.0005):
+    if diff is None or delta(change, style).startswith("±"):
         return "flat"
     return "good" if (diff > 0) == (good_direction == "up") else "bad"
 
