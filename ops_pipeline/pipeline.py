@@ -67,12 +67,12 @@ class WeeklyReportOutcome:
 
 
 @contextmanager
-def _console_to(log_file: Path | None):
+def _console_to(log_file: Path | None, mode: str = "w"):
     if log_file is None:
         yield
         return
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "w", encoding="utf-8") as sink, redirect_stdout(sink), redirect_stderr(sink):
+    with open(log_file, mode, encoding="utf-8") as sink, redirect_stdout(sink), redirect_stderr(sink):
         yield
 
 
@@ -182,7 +182,8 @@ def report_completed_week(
     if progress:
         progress(f"weekly report {week} ...")
     job = build_definitions(settings).resolve_job_def(WEEKLY_REPORT_JOB)
-    with writer_lock(settings.warehouse, outcome.run_id, wait=True), _console_to(log_file):
+    # The report's logs follow the run's in the same log file.
+    with writer_lock(settings.warehouse, outcome.run_id, wait=True), _console_to(log_file, "a"):
         result = job.execute_in_process(
             instance=outcome.instance, partition_key=week.start.isoformat(), tags=process_tags(), raise_on_error=False
         )
