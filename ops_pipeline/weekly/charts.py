@@ -19,7 +19,10 @@ import matplotlib.pyplot as plt
 from matplotlib import font_manager
 
 from ops_pipeline.metrics.registry import format_number
-from ops_pipeline.weekly.data import Acquisition, Figure, Funnel, Retention
+from ops_pipeline.weekly.acquisition import Acquisition
+from ops_pipeline.weekly.audience import Retention
+from ops_pipeline.weekly.funnel import Funnel
+from ops_pipeline.weekly.headline import Figure
 from ops_pipeline.weekly.measures import registry
 
 CJK_FAMILY = "Noto Sans CJK SC"

@@ -16,6 +16,8 @@ import duckdb
 from ops_pipeline.metrics.registry import Metric, load_registry
 from ops_pipeline.weekly.weeks import Week
 
+TREND_WEEKS = 8  # the trend charts and the retention cohorts
+TOP = 5  # rows of the top-N tables
 AVERAGED = frozenset({"dau"})  # a week's DAU is its mean day, not the person-days
 
 
@@ -119,3 +121,8 @@ def parts_change(parts: dict, week: Week, index: int, dimension_value: str = "al
     """The numerator (index 0) or denominator (1) of this week against the previous one."""
     current, previous = parts.get((str(week), dimension_value)), parts.get((str(week.shifted(-1)), dimension_value))
     return Change(current[index] if current else None, previous[index] if previous else None)
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "marts") -> bool:
+    query = "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?"
+    return conn.execute(query, [schema, table]).fetchone()[0] > 0
