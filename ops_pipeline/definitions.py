@@ -18,7 +18,7 @@ from ops_pipeline.partitions import daily_partitions, first_partition
 from ops_pipeline.resources import build_resources
 from ops_pipeline.sensors.alerts import build_alert_sensors
 from ops_pipeline.sensors.landing import build_landing_automation
-from ops_pipeline.sensors.weekly import weekly_report_schedule
+from ops_pipeline.sensors.weekly import completed_week_sensor, weekly_report_schedule
 from ops_pipeline.settings import Settings
 
 PIPELINE_JOB = "pipeline"
@@ -66,7 +66,7 @@ def build_definitions(settings: Settings) -> Definitions:
         ],
         asset_checks=build_quality_checks(),
         jobs=[pipeline, weekly_job],
-        sensors=[*sensors, *build_alert_sensors(settings)],
+        sensors=[*sensors, *build_alert_sensors(settings), completed_week_sensor(settings, pipeline, weekly_job)],
         schedules=schedules,
         resources=build_resources(settings),
         # DuckDB allows one writer: steps run one after another in the run's own process.

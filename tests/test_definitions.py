@@ -32,6 +32,7 @@ def test_definitions_load_with_descriptions_and_lineage():
         "deliver_alerts",
         "announce_run_failures",
         "announce_failed_checks",
+        "report_completed_week",
     }
     assert [s.name for s in defs.schedules] == ["daily_pipeline", "weekly_report_schedule"]
     # the weekly report: one partition per ISO week (keyed by its Monday), downstream of the marts

@@ -239,3 +239,29 @@ def test_webhook_posts_the_summary_and_where_the_report_is(report, fresh_warehou
         assert str(report["pdf"]) in text and str(report["html"]) in text and "&lt;!channel&gt;" in text
         announce(settings, built, target)
         assert len(slack.requests) == 1
+
+
+def test_a_daemon_run_that_completes_the_week_requests_its_report(report):
+    """The run status sensor on the session's real pipeline run: skipped as it is (a command-line run
+    builds its week itself), the week's partition requested for the same run launched by the daemon."""
+    from dagster import DagsterEventType, DagsterInstance, RunRequest, SkipReason, build_run_status_sensor_context
+
+    from ops_pipeline.definitions import build_definitions
+    from ops_pipeline.instance import PID_TAG
+
+    run_dir = report["run"].warehouse.parent
+    settings = replace(Settings.from_env(), landing_dir=report["run"].landing, warehouse=report["run"].warehouse)
+    sensor = build_definitions(settings).get_sensor_def("report_completed_week")
+    instance = DagsterInstance.from_config(str(run_dir / "dagster_home"))
+    (run,) = [r for r in instance.get_runs() if r.job_name == "pipeline"]
+    success = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_SUCCESS)[0].dagster_event
+
+    def evaluate(dagster_run):
+        return sensor(build_run_status_sensor_context("report_completed_week", success, instance, dagster_run))
+
+    skipped = evaluate(run)
+    assert isinstance(skipped, SkipReason) and "command line" in skipped.skip_message
+    launched = run.with_tags({k: v for k, v in run.tags.items() if k != PID_TAG})
+    request = evaluate(launched)
+    assert isinstance(request, RunRequest)
+    assert request.partition_key == WEEK.start.isoformat() and request.run_key == f"{WEEK}:{run.run_id}"
