@@ -251,7 +251,7 @@ def test_a_daemon_run_that_completes_the_week_requests_its_report(report):
 
     run_dir = report["run"].warehouse.parent
     settings = replace(Settings.from_env(), landing_dir=report["run"].landing, warehouse=report["run"].warehouse)
-    sensor = build_definitions(settings).get_sensor_def("report_completed_week")
+    sensor = build_definitions(settings).resolve_sensor_def("report_completed_week")
     instance = DagsterInstance.from_config(str(run_dir / "dagster_home"))
     (run,) = [r for r in instance.get_runs() if r.job_name == "pipeline"]
     success = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_SUCCESS)[0].dagster_event
