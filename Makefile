@@ -5,9 +5,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint ui bench docs lock clean
+.PHONY: install system-packages demo test lint ui bench docs lock clean
 
-install: $(STAMP)
+install: $(STAMP) system-packages
+
+# What the weekly report needs from the system at run time: a CJK font (Chinese in the PDF and the
+# charts), Pango (WeasyPrint's text layout) and HarfBuzz's subsetter (embeds the font's used glyphs in
+# a second; without it WeasyPrint falls back to fontTools, about a minute per report). Installed with
+# apt-get when missing and root; otherwise a message says what to install.
+SYSTEM_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+system-packages:
+	@missing=""; \
+	fc-list :lang=zh family 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
+	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || missing="$$missing libharfbuzz-subset0"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing$$missing (the weekly report's font and PDF libraries)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null \
+				|| { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
+		else \
+			echo "the weekly report needs the Debian packages$$missing: install them (sudo apt-get install$$missing)"; \
+		fi; \
+	fi
 
 # Exact versions come from requirements.lock (regenerate with `make lock`).
 $(STAMP): pyproject.toml requirements.lock

@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
             help="show Dagster and dbt logs as they happen (default: into logs/last_run.log beside the warehouse)",
         )
 
+    report = commands.add_parser(
+        "report", help="build a week's operations report (运营数据周报, HTML and PDF) and announce it once"
+    )
+    report.add_argument(
+        "--week",
+        metavar="YYYY-Www",
+        help="ISO week, e.g. 2026-W47 (default: the last complete week of the warehouse)",
+    )
+    report.add_argument("--warehouse", type=Path, help="DuckDB file (default: OPS_WAREHOUSE or data/warehouse.duckdb)")
+
     ui = commands.add_parser("ui", help="start the Dagster UI (dagster dev) on workspace.yaml")
     ui.add_argument("--host", default=DEFAULT_UI_HOST, help="address the UI listens on (default: %(default)s)")
     ui.add_argument("--port", type=int, default=DEFAULT_UI_PORT, help="port of the UI (default: %(default)s)")
@@ -133,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(format_report(report))
         return 0 if report["meets_targets"] else 1
+    if args.command == "report":
+        return _report(settings, args.week)
     if args.command == "bench":
         return _bench(args.out or settings.warehouse.parent / "bench", args.events, args.days)
     if args.command == "generate":
@@ -209,6 +221,27 @@ def _run(
         return 2
     print(report.run_report(settings, outcome))
     return 0 if outcome.success else 1
+
+
+def _report(settings: Settings, week_text: str | None) -> int:
+    from ops_pipeline.weekly.build import latest_week
+    from ops_pipeline.weekly.deliver import publish_week
+    from ops_pipeline.weekly.weeks import Week, WeekError
+
+    try:
+        week = Week.parse(week_text) if week_text else latest_week(settings)
+        report, announcement = publish_week(settings, week)
+    except WeekError as error:
+        print(f"ops-pipeline: {error}", file=sys.stderr)
+        return 2
+    print(f"Weekly report {week} ({week.start} .. {week.end}), built in {report.seconds:.1f} s:")
+    print(f"  HTML: {report.html}")
+    print(f"  PDF:  {report.pdf}")
+    for line in report.highlights:
+        print(f"  {line}")
+    said = "announced now" if announcement.new else "announced before, not again"
+    print(f"Announcement: {said} (outbox status {announcement.status})")
+    return 0
 
 
 def _bench(out: Path, events: int, days: int) -> int:

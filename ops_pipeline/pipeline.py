@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 from dagster import DagsterEventType, DagsterInstance
 from dagster._core.utils import make_new_run_id
 
@@ -26,7 +27,7 @@ from ops_pipeline.instance import dagster_instance, fail_dead_runs, process_tags
 from ops_pipeline.partitions import before_first_partition, first_partition, range_tags
 from ops_pipeline.quality.report import failed_check_lines_from_events
 from ops_pipeline.review.summary import review_lines
-from ops_pipeline.settings import Settings
+from ops_pipeline.settings import Settings, lookback_days
 from ops_pipeline.warehouse import WarehouseLocked, writer_lock
 
 log = logging.getLogger(__name__)
@@ -53,15 +54,25 @@ class RunOutcome:
     alerts: list = field(default_factory=list)  # alerts raised or announced for this run
     dead_runs: list[str] = field(default_factory=list)  # earlier runs found dead and marked failed
     instance: DagsterInstance | None = None  # None: the run never started (its disk is full)
+    weekly_report: WeeklyReportOutcome | None = None  # the week this run completed, its report built
+
+
+@dataclass
+class WeeklyReportOutcome:
+    week: str
+    html: Path
+    pdf: Path
+    success: bool
+    error: str | None = None
 
 
 @contextmanager
-def _console_to(log_file: Path | None):
+def _console_to(log_file: Path | None, mode: str = "w"):
     if log_file is None:
         yield
         return
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "w", encoding="utf-8") as sink, redirect_stdout(sink), redirect_stderr(sink):
+    with open(log_file, mode, encoding="utf-8") as sink, redirect_stdout(sink), redirect_stderr(sink):
         yield
 
 
@@ -142,7 +153,49 @@ def run(
     if full is not None:
         outcome.failures.insert(0, warehouse.disk_full_message(settings.warehouse, full))
     _collect_alerts(settings, outcome, PIPELINE_JOB)
+    if outcome.success:
+        outcome.weekly_report = report_completed_week(settings, outcome, log_file, progress)
     return outcome
+
+
+def report_completed_week(
+    settings: Settings,
+    outcome: RunOutcome,
+    log_file: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> WeeklyReportOutcome | None:
+    """After a successful run, the report of the last complete week, when the run rebuilt any of its
+    days (its first landing day minus the lookback is on or before the week's Sunday): one run of
+    the weekly_report job for that week's partition, on the same instance."""
+    from ops_pipeline.definitions import WEEKLY_REPORT_JOB, build_definitions
+    from ops_pipeline.weekly.build import latest_week, report_dir
+    from ops_pipeline.weekly.weeks import WeekError
+
+    try:
+        week = latest_week(settings)
+    except (WeekError, duckdb.Error):  # no complete week yet, or no marts (a run of the sources only)
+        return None
+    if outcome.first_day and week.end < outcome.first_day - timedelta(days=lookback_days()):
+        return None
+    folder = report_dir(settings)
+    done = WeeklyReportOutcome(str(week), folder / f"{week}.html", folder / f"{week}.pdf", False)
+    if progress:
+        progress(f"weekly report {week} ...")
+    job = build_definitions(settings).resolve_job_def(WEEKLY_REPORT_JOB)
+    # The report's logs follow the run's in the same log file.
+    with writer_lock(settings.warehouse, outcome.run_id, wait=True), _console_to(log_file, "a"):
+        result = job.execute_in_process(
+            instance=outcome.instance, partition_key=week.start.isoformat(), tags=process_tags(), raise_on_error=False
+        )
+    done.success = result.success
+    if not result.success:
+        failures = [
+            step_failure_reason(event.step_failure_data)
+            for event in result.all_events
+            if event.event_type == DagsterEventType.STEP_FAILURE
+        ]
+        done.error = "; ".join(failures) or "the weekly_report run failed; see its logs in the Dagster UI"
+    return done
 
 
 def _full_disk(folders: list[Path], *errors) -> Path | None:

@@ -55,6 +55,7 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
     slack_on = SlackTarget.from_settings(settings) is not None
     alerts = alerts_as_stored(settings, outcome.alerts)
     lines += ["", *run_report_lines(alerts, slack_on, str(jsonl_path(settings.warehouse)))]
+    lines += weekly_report_lines(outcome.weekly_report)
     lines += [
         "",
         f"Assets materialised in this run: {len(outcome.materialized)}",
@@ -63,6 +64,15 @@ def run_report(settings: Settings, outcome: RunOutcome) -> str:
         "Open the UI: make ui, then http://127.0.0.1:3000 (this run is listed under Runs).",
     ]
     return "\n".join(lines)
+
+
+def weekly_report_lines(weekly) -> list[str]:
+    """Where the report of the week the run completed is (or why it failed)."""
+    if weekly is None:
+        return []
+    if not weekly.success:
+        return ["", f"Weekly report {weekly.week}: FAILED: {weekly.error}"]
+    return ["", f"Weekly report {weekly.week} (运营数据周报):", f"  HTML: {weekly.html}", f"  PDF:  {weekly.pdf}"]
 
 
 def alerts_as_stored(settings: Settings, alerts: Sequence[Alert]) -> list[Alert]:

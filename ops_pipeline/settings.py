@@ -58,6 +58,7 @@ class Settings:
     landing_settle_seconds: float = DEFAULT_LANDING_SETTLE_SECONDS
     schedule_cron: str = DEFAULT_SCHEDULE_CRON  # the daily schedule (off by default)
     schedule_timezone: str | None = None  # None: the reporting time zone
+    reports_dir: Path | None = None  # None: reports beside the warehouse (weekly reports in its weekly/)
 
     @property
     def dagster_home(self) -> Path:
@@ -67,6 +68,10 @@ class Settings:
     @property
     def serving_path(self) -> Path:
         return self.serving or self.warehouse.parent / "serving.duckdb"
+
+    @property
+    def reports_path(self) -> Path:
+        return self.reports_dir or self.warehouse.parent / "reports"
 
     @property
     def ge_docs_path(self) -> Path:
@@ -98,6 +103,7 @@ class Settings:
             landing_settle_seconds=float(env.get("OPS_LANDING_SETTLE_SECONDS") or DEFAULT_LANDING_SETTLE_SECONDS),
             schedule_cron=env.get("OPS_SCHEDULE") or DEFAULT_SCHEDULE_CRON,
             schedule_timezone=env.get("OPS_SCHEDULE_TIMEZONE") or None,
+            reports_dir=Path(env["OPS_REPORTS_DIR"]).resolve() if env.get("OPS_REPORTS_DIR") else None,
         )
 
 

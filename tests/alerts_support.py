@@ -1,4 +1,5 @@
-"""Helpers of the alert tests: a small synthetic marts.metrics_daily, a fake Slack server, monitors.
+"""Helpers of the alert tests: a small synthetic marts.metrics_daily, a fake Slack server (webhooks,
+Web API calls, and the file upload flow of files_upload_v2), monitors.
 
 The synthetic warehouse has 56 days (2026-01-01 .. 2026-02-25) of DAU by
 platform and channel, backend paid orders and tracked-payment completeness
@@ -16,6 +17,7 @@ from collections import deque
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import duckdb
 import numpy as np
@@ -131,16 +133,14 @@ class FakeSlack:
         self.requests: list[dict] = []
         self.script: deque = deque()
         self.delay = 0.0
+        self.uploads = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8")
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = raw
+                data = self.rfile.read(length)
+                body = fake._body(self.path, self.headers.get("Content-Type") or "", data)
                 fake.requests.append(
                     {"path": self.path, "headers": dict(self.headers), "body": body, "at": time.monotonic()}
                 )
@@ -149,7 +149,9 @@ class FakeSlack:
                 if fake.script:
                     status, headers, payload = fake.script.popleft()
                 elif self.path.startswith("/api/"):
-                    status, headers, payload = 200, {}, {"ok": True, "channel": "C123", "ts": "1700000000.000100"}
+                    status, headers, payload = 200, {}, fake._api_answer(self.path, body)
+                elif self.path.startswith("/upload/"):
+                    status, headers, payload = 200, {}, f"OK - {len(data)}"
                 else:
                     status, headers, payload = 200, {}, "ok"
                 data = (json.dumps(payload) if isinstance(payload, dict) else payload).encode("utf-8")
@@ -166,6 +168,35 @@ class FakeSlack:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _body(self, path: str, content_type: str, data: bytes):
+        """The request as the test reads it: the bytes of a file upload, the fields of a form (the
+        SDK's Web API calls), the JSON of a webhook or a JSON call, else the text."""
+        if path.startswith("/upload/"):
+            return data
+        text = data.decode("utf-8")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            return {name: values[0] for name, values in parse_qs(text, keep_blank_values=True).items()}
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def _api_answer(self, path: str, body) -> dict:
+        """Slack's success answers; files.getUploadURLExternal and files.completeUploadExternal as the
+        SDK's files_upload_v2 expects them (the upload URL points back at this server)."""
+        method = path.removeprefix("/api/").split("?")[0]
+        if method == "files.getUploadURLExternal":
+            self.uploads += 1
+            file_id = f"F{self.uploads:08d}"
+            return {"ok": True, "upload_url": f"{self.base}/upload/v1/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = json.loads(body.get("files", "[]")) if isinstance(body, dict) else []
+            return {
+                "ok": True,
+                "files": [{"id": f["id"], "title": f.get("title"), "name": f.get("title")} for f in files],
+            }
+        return {"ok": True, "channel": "C123", "ts": "1700000000.000100"}
 
     def __enter__(self) -> FakeSlack:
         self.thread.start()

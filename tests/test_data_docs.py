@@ -52,7 +52,8 @@ def run(tmp_path_factory) -> Run:
         patch.setenv("DAGSTER_HOME", str(home))
         assert main(["run", "--landing", str(landing), "--warehouse", str(warehouse)]) == 0
     instance = DagsterInstance.from_config(str(home))
-    (dagster_run,) = instance.get_runs()
+    # the pipeline run (the weekly report of the week it completed runs after it)
+    (dagster_run,) = [r for r in instance.get_runs() if r.job_name == "pipeline"]
     records = instance.all_logs(dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
     checks = [r.dagster_event.event_specific_data for r in records]
     return Run(warehouse, root / "ge_docs", [c for c in checks if "summary" in (c.metadata or {})])

@@ -32,8 +32,14 @@ def test_definitions_load_with_descriptions_and_lineage():
         "deliver_alerts",
         "announce_run_failures",
         "announce_failed_checks",
+        "report_completed_week",
     }
-    assert [s.name for s in defs.schedules] == ["daily_pipeline"]
+    assert [s.name for s in defs.schedules] == ["daily_pipeline", "weekly_report_schedule"]
+    # the weekly report: one partition per ISO week (keyed by its Monday), downstream of the marts
+    report = graph.get(AssetKey(["reports", "weekly_report"]))
+    assert {AssetKey(["marts", "kpi_daily"]), AssetKey(["marts", "campaign_review"])} <= report.parent_keys
+    weekly = build_definitions(replace(Settings.from_env(), partition_start="2026-01-01"))
+    assert weekly.resolve_job_def("weekly_report").partitions_def.get_partition_keys()[0] == "2026-01-05"
     for spec in defs.resolve_all_asset_specs():
         assert spec.description, f"{spec.key.to_user_string()} has no description"
 

@@ -25,6 +25,7 @@ string and log record this module produces.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -40,7 +41,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from ops_pipeline.alerts import outbox
-from ops_pipeline.alerts.outbox import FAILED, LOCAL, PENDING, SENDING, SENT, Alert, status_summary
+from ops_pipeline.alerts.outbox import FAILED, LOCAL, PENDING, SENDING, SENT, WEEKLY_REPORT, Alert, status_summary
 from ops_pipeline.settings import DEFAULT_SLACK_API_URL, Settings
 from ops_pipeline.warehouse import open_warehouse
 
@@ -189,6 +190,8 @@ def send(target: SlackTarget, alert: Alert) -> SendResult:
             logger=_sdk_logger(target),
             retry_handlers=retry_handlers,
         )
+        if alert.kind == WEEKLY_REPORT:
+            return _upload_report(client, target, alert)
         client.chat_postMessage(channel=target.channel, text=alert.message, blocks=alert.blocks, unfurl_links=False)
         return SendResult(True)
     except SlackApiError as error:
@@ -197,6 +200,24 @@ def send(target: SlackTarget, alert: Alert) -> SendResult:
         return _result(response.status_code, response.headers, detail, target)
     except Exception as error:  # timeouts, refused connections, DNS: all worth another try
         return SendResult(False, retry=True, error=redact(f"{type(error).__name__}: {error}", target.secrets()))
+
+
+def _upload_report(client: WebClient, target: SlackTarget, alert: Alert) -> SendResult:
+    """A weekly report with a bot token: its PDF uploaded to the channel (files_upload_v2: the SDK gets an
+    upload URL, posts the file there, then completes the upload), the Block Kit summary as the file's
+    message. A report whose file is gone is not retried."""
+    pdf = Path((alert.drill_down or {}).get("pdf", ""))
+    if not pdf.is_file():
+        return SendResult(False, retry=False, error=f"the report's PDF is missing: {pdf}")
+    client.files_upload_v2(
+        channel=target.channel,
+        file=str(pdf),
+        filename=pdf.name,
+        title=alert.label,
+        # blocks, not initial_comment: Slack ignores the blocks of an upload that has an initial comment.
+        blocks=json.dumps(alert.blocks, ensure_ascii=False),
+    )
+    return SendResult(True)
 
 
 def _result(status: int, headers: Mapping | None, body: object, target: SlackTarget) -> SendResult:

@@ -40,6 +40,7 @@ UNSTORED = "unstored"
 METRIC, RUN_FAILURE, CHECK_FAILURE = "metric", "run_failure", "check_failure"
 LATE_SOURCE = "late_source"  # a source that did not land by its deadline (alerts/freshness.py)
 REVIEW = "review"  # a target behind, an experiment's sample-ratio mismatch, a campaign's dip (alerts/review.py)
+WEEKLY_REPORT = "weekly_report"  # a week's report, once per week (weekly/deliver.py); its PDF is uploaded
 
 
 def status_summary(statuses: Iterable[str]) -> str:
