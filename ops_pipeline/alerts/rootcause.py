@@ -45,6 +45,8 @@ RISK_THRESHOLD = 0.5  # RiskLoc's default
 MIN_EXPLAINED = 0.02  # stop when the abnormal leaves left explain less than this of the abnormal side
 CUTOFF_OUTLIERS = 5  # deviations ignored at each end when choosing the cutoff (RiskLoc's n_remove)
 
+_Element = tuple[tuple[int, ...], tuple[int, ...]]  # (dimension indexes, value codes)
+
 
 @dataclass(frozen=True)
 class RootCause:
@@ -238,7 +240,7 @@ def _mask(data: _Leaves, cuboid: tuple[int, ...], codes: tuple[int, ...]) -> np.
     return mask
 
 
-def _with_shares(data: _Leaves, found: list[tuple[tuple[int, ...], tuple[int, ...]]]) -> list[RootCause]:
+def _with_shares(data: _Leaves, found: list[_Element]) -> list[RootCause]:
     v, f = data.real, data.predict
     effect = v - f
     direction = np.sign(effect.sum())
