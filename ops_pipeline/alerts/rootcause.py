@@ -31,7 +31,6 @@ direction, so they add up to at most 100%.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -42,8 +41,15 @@ import pandas as pd
 REAL = "real"
 PREDICT = "predict"
 RISK_THRESHOLD = 0.5  # RiskLoc's default
-MIN_EXPLAINED = 0.02  # stop when the abnormal leaves left explain less than this of the abnormal side
+# RiskLoc stops when the abnormal leaves left explain less than 2% of the abnormal side; that threshold
+# cost more true causes than it saved false ones on development cases (docs/benchmarks.md): the risk
+# test alone decides.
+MIN_EXPLAINED = 0.0
+ABNORMAL_SCALE = 1.5  # an abnormal leaf weighs fully from 1.5 x the noise bar on (tuned on development cases)
 CUTOFF_OUTLIERS = 5  # deviations ignored at each end when choosing the cutoff (RiskLoc's n_remove)
+
+# a single leaf's risk is at most exactly the threshold (0.5): rounding in its rescaled deviation must not drop it
+_ROUNDING = 1e-9
 
 _Element = tuple[tuple[int, ...], tuple[int, ...]]  # (dimension indexes, value codes)
 
@@ -112,43 +118,51 @@ def deviation(real: np.ndarray, predict: np.ndarray) -> np.ndarray:
     return dev
 
 
-def cutoff(dev: np.ndarray, outliers: int = CUTOFF_OUTLIERS) -> float:
-    """The deviation that splits abnormal from normal leaves; its sign says the swing's side.
+def cutoff(dev: np.ndarray, drop: bool, outliers: int = CUTOFF_OUTLIERS) -> float:
+    """The deviation beyond which a leaf is on the abnormal side of a drop (dev > cutoff) or rise (dev < cutoff).
 
-    As RiskLoc: the smaller in size of the (outliers+1)-th lowest and highest
-    distinct deviations, negated. Noise spreads both ways; a root cause pushes
-    one tail far out, so the other tail (noise only) sets the bar."""
+    As RiskLoc, the bar is set by the other tail, where only noise lives: the
+    (outliers+1)-th most extreme distinct deviation against the swing,
+    mirrored. Unlike RiskLoc the side comes from the total's change, not from
+    which tail is shorter: with noise skewed one way and the swing the other,
+    RiskLoc looks for the cause on the wrong side."""
     distinct = np.unique(dev)
     k = min(outliers, len(distinct) - 1)
-    low, high = distinct[k], distinct[len(distinct) - 1 - k]
-    return -(low if abs(low) < abs(high) else high)
+    if drop:
+        return max(-distinct[k], 0.0)
+    return min(-distinct[len(distinct) - 1 - k], 0.0)
 
 
-def _search(
-    data: _Leaves, risk_threshold: float, min_explained: float
-) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+def _search(data: _Leaves, risk_threshold: float, min_explained: float) -> list[_Element]:
     """RiskLoc's element search; elements as (dimension indexes, value codes)."""
     v, f = data.real, data.predict
     change = v.sum() - f.sum()
     if change == 0 or len(v) == 0:
         return []
-    ep = (v - f) / change
+    ep = (v - f) / change  # explanatory power: the leaf's share of the change
     dev = deviation(v, f)
-    cut = cutoff(dev)
-    right = cut > 0 or (cut == 0 and math.copysign(1.0, cut) > 0)
-    abnormal = dev > cut if right else dev < cut
-    weight = np.abs(cut - dev)
+    drop = change < 0
+    cut = cutoff(dev, drop)
+    abnormal = dev > cut if drop else dev < cut
+    # Ripple effect: an abnormal leaf weighs its deviation in units of the noise bar (RiskLoc: in absolute
+    # units, so that a single leaf below |dev| = 1, a 50% drop, can never pass); a normal leaf, its distance
+    # below the bar.
+    weight = np.where(abnormal, np.abs(dev) / max(ABNORMAL_SCALE * abs(cut), _ROUNDING), np.abs(cut - dev))
     weight[(v == 0) & (f == 0)] = 0.0
-    weight = np.minimum(np.where(abnormal, np.abs(dev), weight), 1.0)
-
-    if ep[abnormal].sum() < 0:
-        ep = -ep
+    weight = np.minimum(weight, 1.0)
     threshold = ep[abnormal].sum() * min_explained
     ep_positive = np.where(ep > 0, ep, 0.0)
     comparable = (v != 0) & (f != 0)
+    scores = _LeafScores(v, f, dev, weight, abnormal, comparable)
 
+    groups = {
+        cuboid: _group_ids(data, cuboid)
+        for layer in range(1, len(data.dimensions) + 1)
+        for cuboid in combinations(range(len(data.dimensions)), layer)
+    }
     active = np.ones(len(v), dtype=bool)
-    pruned: dict[int, np.ndarray] = {}  # layer-1 pruning: dimension -> codes with nothing to explain
+    # per dimension, the leaves of its values with nothing to explain (RiskLoc's element pruning)
+    pruned_by_dim = [np.zeros(len(v), dtype=bool) for _ in data.dimensions]
     found = []
     while ep[active & abnormal].sum() >= threshold:
         best = None
@@ -157,32 +171,27 @@ def _search(
             for cuboid in combinations(range(len(data.dimensions)), layer):
                 keep = active.copy()
                 for d in cuboid:
-                    if d in pruned:
-                        keep &= ~np.isin(data.codes[d], pruned[d])
-                group, size, strides = _group_ids(data, cuboid)
+                    keep &= ~pruned_by_dim[d]
+                group, size, strides = groups[cuboid]
                 idx = group[keep]
-                sums = {
-                    name: np.bincount(idx, weights=w[keep], minlength=size)
-                    for name, w in (
-                        ("ep", ep),
-                        ("ep_z", ep_positive),
-                        ("abn", abnormal.astype(float)),
-                    )
-                }
+                ep_sum = np.bincount(idx, weights=ep[keep], minlength=size)
+                abnormal_count = np.bincount(idx, weights=abnormal[keep], minlength=size)
                 if layer == 1:
+                    # RiskLoc's element pruning: a value with no abnormal leaf or nothing to explain is
+                    # left out of every cuboid holding its dimension
                     present = np.bincount(idx, minlength=size) > 0
-                    drop = present & ((sums["ep_z"] < threshold) | (sums["abn"] == 0))
-                    d = cuboid[0]
-                    pruned[d] = np.union1d(pruned.get(d, np.array([], dtype=np.int64)), np.flatnonzero(drop))
-                candidates = np.flatnonzero((sums["abn"] > 0) & (sums["ep"] > best_ep))
+                    explained = np.bincount(idx, weights=ep_positive[keep], minlength=size)
+                    drop_codes = np.flatnonzero(present & ((explained < threshold) | (abnormal_count == 0)))
+                    pruned_by_dim[cuboid[0]] |= np.isin(data.codes[cuboid[0]], drop_codes)
+                candidates = np.flatnonzero((abnormal_count > 0) & (ep_sum > best_ep))
                 if len(candidates) == 0:
                     continue
-                risk = _risk(idx, size, v[keep], f[keep], dev[keep], weight[keep], abnormal[keep], comparable[keep])
-                passing = candidates[risk[candidates] >= risk_threshold]
+                risk = _risk(group, size, keep, candidates, scores)
+                passing = candidates[risk >= risk_threshold - _ROUNDING]
                 if len(passing) == 0:
                     continue
-                pick = passing[np.argmax(sums["ep"][passing])]
-                best_ep = sums["ep"][pick]
+                pick = passing[np.argmax(ep_sum[passing])]
+                best_ep = ep_sum[pick]
                 best = (cuboid, _decode(pick, strides))
             if best is not None:
                 break
@@ -191,6 +200,16 @@ def _search(
         found.append(best)
         active &= ~_mask(data, *best)
     return found
+
+
+@dataclass(frozen=True)
+class _LeafScores:
+    real: np.ndarray
+    predict: np.ndarray
+    deviation: np.ndarray
+    weight: np.ndarray
+    abnormal: np.ndarray
+    comparable: np.ndarray  # real and predict both non-zero: a relative change exists
 
 
 def _group_ids(data: _Leaves, cuboid: tuple[int, ...]) -> tuple[np.ndarray, int, list[int]]:
@@ -212,24 +231,32 @@ def _decode(group: int, strides: list[int]) -> tuple[int, ...]:
     return tuple(codes)
 
 
-def _risk(idx, size, v, f, dev, weight, abnormal, comparable) -> np.ndarray:
-    """RiskLoc's risk per element: weighted abnormal share minus the unevenness of its leaves' change."""
-    anomalous = np.bincount(idx, weights=np.where(abnormal, weight, 0.0), minlength=size)
-    normal = np.bincount(idx, weights=np.where(abnormal, 0.0, weight), minlength=size) + 1
+def _risk(group: np.ndarray, size: int, keep: np.ndarray, candidates: np.ndarray, s: _LeafScores) -> np.ndarray:
+    """RiskLoc's risk of each candidate element: weighted abnormal share minus the unevenness of its leaves.
+
+    Computed on the candidates' leaves only (at the deeper layers a few out of
+    tens of thousands)."""
+    is_candidate = np.zeros(size, dtype=bool)
+    is_candidate[candidates] = True
+    rows = np.flatnonzero(keep & is_candidate[group])
+    idx = group[rows]
+    weight, abnormal = s.weight[rows], s.abnormal[rows]
+    anomalous = np.bincount(idx, weights=np.where(abnormal, weight, 0.0), minlength=size)[candidates]
+    normal = np.bincount(idx, weights=np.where(abnormal, 0.0, weight), minlength=size)[candidates] + 1
     high = anomalous / (anomalous + normal)
 
-    # low risk: leaves rescaled by their element's overall change should match their actual values
-    c_idx, c_v, c_f, c_dev = idx[comparable], v[comparable], f[comparable], dev[comparable]
-    count = np.bincount(c_idx, minlength=size)
-    sum_v = np.bincount(c_idx, weights=c_v, minlength=size)
-    sum_f = np.bincount(c_idx, weights=c_f, minlength=size)
+    # low risk: the leaves rescaled by their element's overall change should match their actual values
+    rows = rows[s.comparable[rows]]
+    idx, v, f, dev = group[rows], s.real[rows], s.predict[rows], s.deviation[rows]
+    sum_v = np.bincount(idx, weights=v, minlength=size)
+    sum_f = np.bincount(idx, weights=f, minlength=size)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(sum_f != 0, sum_v / sum_f, 0.0)
-        scaled = c_f * ratio[c_idx]
-        rescaled_dev = np.nan_to_num(2 * (scaled - c_v) / (scaled + c_v))
-        w1 = np.bincount(c_idx, weights=np.abs(rescaled_dev), minlength=size)
-        w2 = np.bincount(c_idx, weights=np.abs(c_dev), minlength=size)
-        low = np.where((count > 0) & (w2 != 0), w1 / np.where(w2 != 0, w2, 1.0), 0.0)
+        scaled = f * ratio[idx]
+        rescaled_dev = np.nan_to_num(2 * (scaled - v) / (scaled + v))
+        w1 = np.bincount(idx, weights=np.abs(rescaled_dev), minlength=size)[candidates]
+        w2 = np.bincount(idx, weights=np.abs(dev), minlength=size)[candidates]
+        low = np.where(w2 != 0, w1 / np.where(w2 != 0, w2, 1.0), 0.0)
     return high - low
 
 
