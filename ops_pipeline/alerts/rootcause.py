@@ -46,7 +46,11 @@ RISK_THRESHOLD = 0.5  # RiskLoc's default
 # test alone decides.
 MIN_EXPLAINED = 0.0
 ABNORMAL_SCALE = 1.5  # an abnormal leaf weighs fully from 1.5 x the noise bar on (tuned on development cases)
-CUTOFF_OUTLIERS = 5  # deviations ignored at each end when choosing the cutoff (RiskLoc's n_remove)
+# Deviations ignored at the end of the noise tail when choosing the cutoff: RiskLoc ignores 5 (its
+# n_remove; root-cause leaves on the wrong side) in cases of 10^4 leaves and more; here one per thousand
+# leaves, up to 5, so a drill-down over a few hundred slices takes the noise's most extreme deviation.
+CUTOFF_OUTLIERS = 5
+LEAVES_PER_OUTLIER = 1000
 
 # a single leaf's risk is at most exactly the threshold (0.5): rounding in its rescaled deviation must not drop it
 _ROUNDING = 1e-9
@@ -127,7 +131,7 @@ def cutoff(dev: np.ndarray, drop: bool, outliers: int = CUTOFF_OUTLIERS) -> floa
     which tail is shorter: with noise skewed one way and the swing the other,
     RiskLoc looks for the cause on the wrong side."""
     distinct = np.unique(dev)
-    k = min(outliers, len(distinct) - 1)
+    k = min(outliers, len(distinct) // LEAVES_PER_OUTLIER)
     if drop:
         return max(-distinct[k], 0.0)
     return min(-distinct[len(distinct) - 1 - k], 0.0)
