@@ -165,7 +165,9 @@ def _search(data: _Leaves, risk_threshold: float, min_explained: float) -> list[
     threshold = ep[abnormal].sum() * min_explained
     ep_positive = np.where(ep > 0, ep, 0.0)
     comparable = (v != 0) & (f != 0)
-    scores = _LeafScores(v, f, dev, weight, abnormal, comparable)
+    scores = _LeafScores(
+        v, f, np.abs(dev), np.where(abnormal, weight, 0.0), np.where(abnormal, 0.0, weight), comparable
+    )
 
     groups = {
         cuboid: _group_ids(data, cuboid)
@@ -198,7 +200,7 @@ def _search(data: _Leaves, risk_threshold: float, min_explained: float) -> list[
                 candidates = np.flatnonzero((abnormal_count > 0) & (ep_sum > best_ep))
                 if len(candidates) == 0:
                     continue
-                risk = _risk(group, size, keep, candidates, scores)
+                risk = _risk(group, size, keep, candidates, scores, risk_threshold - _ROUNDING)
                 passing = candidates[risk >= risk_threshold - _ROUNDING]
                 if len(passing) == 0:
                     continue
@@ -218,9 +220,9 @@ def _search(data: _Leaves, risk_threshold: float, min_explained: float) -> list[
 class _LeafScores:
     real: np.ndarray
     predict: np.ndarray
-    deviation: np.ndarray
-    weight: np.ndarray
-    abnormal: np.ndarray
+    abs_deviation: np.ndarray
+    abnormal_weight: np.ndarray  # the weight of an abnormal leaf, else 0
+    normal_weight: np.ndarray  # the weight of a normal leaf, else 0
     comparable: np.ndarray  # real and predict both non-zero: a relative change exists
 
 
@@ -243,33 +245,41 @@ def _decode(group: int, strides: list[int]) -> tuple[int, ...]:
     return tuple(codes)
 
 
-def _risk(group: np.ndarray, size: int, keep: np.ndarray, candidates: np.ndarray, s: _LeafScores) -> np.ndarray:
+def _risk(
+    group: np.ndarray, size: int, keep: np.ndarray, candidates: np.ndarray, s: _LeafScores, threshold: float
+) -> np.ndarray:
     """RiskLoc's risk of each candidate element: weighted abnormal share minus the unevenness of its leaves.
 
-    Computed on the candidates' leaves only (at the deeper layers a few out of
-    tens of thousands)."""
+    Computed on the candidates' leaves only, and the unevenness only where the
+    abnormal share alone reaches the threshold (-inf elsewhere): the risk is
+    never above it."""
     is_candidate = np.zeros(size, dtype=bool)
     is_candidate[candidates] = True
     rows = np.flatnonzero(keep & is_candidate[group])
     idx = group[rows]
-    weight, abnormal = s.weight[rows], s.abnormal[rows]
-    anomalous = np.bincount(idx, weights=np.where(abnormal, weight, 0.0), minlength=size)[candidates]
-    normal = np.bincount(idx, weights=np.where(abnormal, 0.0, weight), minlength=size)[candidates] + 1
+    anomalous = np.bincount(idx, weights=s.abnormal_weight[rows], minlength=size)[candidates]
+    normal = np.bincount(idx, weights=s.normal_weight[rows], minlength=size)[candidates] + 1
     high = anomalous / (anomalous + normal)
+    risk = np.full(len(candidates), -np.inf)
+    hopeful = high >= threshold
+    if not hopeful.any():
+        return risk
 
     # low risk: the leaves rescaled by their element's overall change should match their actual values
-    rows = rows[s.comparable[rows]]
-    idx, v, f, dev = group[rows], s.real[rows], s.predict[rows], s.deviation[rows]
+    is_candidate[candidates[~hopeful]] = False
+    rows = rows[s.comparable[rows] & is_candidate[idx]]
+    idx, v, f = group[rows], s.real[rows], s.predict[rows]
     sum_v = np.bincount(idx, weights=v, minlength=size)
     sum_f = np.bincount(idx, weights=f, minlength=size)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(sum_f != 0, sum_v / sum_f, 0.0)
-        scaled = f * ratio[idx]
-        rescaled_dev = np.nan_to_num(2 * (scaled - v) / (scaled + v))
-        w1 = np.bincount(idx, weights=np.abs(rescaled_dev), minlength=size)[candidates]
-        w2 = np.bincount(idx, weights=np.abs(dev), minlength=size)[candidates]
-        low = np.where(w2 != 0, w1 / np.where(w2 != 0, w2, 1.0), 0.0)
-    return high - low
+    ratio = np.divide(sum_v, sum_f, out=np.zeros(size), where=sum_f != 0)
+    scaled = f * ratio[idx]
+    total = scaled + v  # > 0: v and f are both non-zero here
+    rescaled_dev = np.abs(2 * (scaled - v) / total)
+    w1 = np.bincount(idx, weights=rescaled_dev, minlength=size)[candidates]
+    w2 = np.bincount(idx, weights=s.abs_deviation[rows], minlength=size)[candidates]
+    low = np.divide(w1, w2, out=np.zeros(len(candidates)), where=w2 != 0)
+    risk[hopeful] = (high - low)[hopeful]
+    return risk
 
 
 def _mask(data: _Leaves, cuboid: tuple[int, ...], codes: tuple[int, ...]) -> np.ndarray:
