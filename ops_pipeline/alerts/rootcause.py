@@ -169,14 +169,14 @@ def _search(data: _Leaves, risk_threshold: float, min_explained: float) -> list[
         v, f, np.abs(dev), np.where(abnormal, weight, 0.0), np.where(abnormal, 0.0, weight), comparable
     )
 
-    groups = {
-        cuboid: _group_ids(data, cuboid)
+    sums = {
+        cuboid: _CuboidSums(*_group_ids(data, cuboid), ep, ep_positive, abnormal)
         for layer in range(1, len(data.dimensions) + 1)
         for cuboid in combinations(range(len(data.dimensions)), layer)
     }
     active = np.ones(len(v), dtype=bool)
     # per dimension, the leaves of its values with nothing to explain (RiskLoc's element pruning)
-    pruned_by_dim = [np.zeros(len(v), dtype=bool) for _ in data.dimensions]
+    allowed_by_dim = [np.ones(len(v), dtype=bool) for _ in data.dimensions]
     found = []
     while ep[active & abnormal].sum() >= threshold:
         best = None
@@ -185,18 +185,17 @@ def _search(data: _Leaves, risk_threshold: float, min_explained: float) -> list[
             for cuboid in combinations(range(len(data.dimensions)), layer):
                 keep = active.copy()
                 for d in cuboid:
-                    keep &= ~pruned_by_dim[d]
-                group, size, strides = groups[cuboid]
-                idx = group[keep]
-                ep_sum = np.bincount(idx, weights=ep[keep], minlength=size)
-                abnormal_count = np.bincount(idx, weights=abnormal[keep], minlength=size)
+                    keep &= allowed_by_dim[d]
+                cuboid_sums = sums[cuboid]
+                cuboid_sums.restrict(keep)
+                group, size, strides = cuboid_sums.group, cuboid_sums.size, cuboid_sums.strides
+                ep_sum, abnormal_count = cuboid_sums.ep, cuboid_sums.abnormal
                 if layer == 1:
                     # RiskLoc's element pruning: a value with no abnormal leaf or nothing to explain is
                     # left out of every cuboid holding its dimension
-                    present = np.bincount(idx, minlength=size) > 0
-                    explained = np.bincount(idx, weights=ep_positive[keep], minlength=size)
-                    drop_codes = np.flatnonzero(present & ((explained < threshold) | (abnormal_count == 0)))
-                    pruned_by_dim[cuboid[0]] |= np.isin(data.codes[cuboid[0]], drop_codes)
+                    present = cuboid_sums.count > 0
+                    drop_codes = present & ((cuboid_sums.explained < threshold) | (abnormal_count == 0))
+                    allowed_by_dim[cuboid[0]] &= ~drop_codes[data.codes[cuboid[0]]]
                 candidates = np.flatnonzero((abnormal_count > 0) & (ep_sum > best_ep))
                 if len(candidates) == 0:
                     continue
@@ -224,6 +223,30 @@ class _LeafScores:
     abnormal_weight: np.ndarray  # the weight of an abnormal leaf, else 0
     normal_weight: np.ndarray  # the weight of a normal leaf, else 0
     comparable: np.ndarray  # real and predict both non-zero: a relative change exists
+
+
+class _CuboidSums:
+    """Per element of one cuboid, sums over its kept leaves, updated as leaves leave (found or pruned)."""
+
+    def __init__(self, group: np.ndarray, size: int, strides: list[int], ep, ep_positive, abnormal) -> None:
+        self.group, self.size, self.strides = group, size, strides
+        self._leaf_values = (ep, ep_positive, abnormal.astype(float))
+        self.kept = np.ones(len(group), dtype=bool)
+        self.count = np.bincount(group, minlength=size).astype(float)
+        self.ep, self.explained, self.abnormal = (
+            np.bincount(group, weights=w, minlength=size) for w in self._leaf_values
+        )
+
+    def restrict(self, keep: np.ndarray) -> None:
+        """Keep only the leaves of `keep` (a subset of the kept ones): subtract the leaves that left."""
+        gone = np.flatnonzero(self.kept & ~keep)
+        if len(gone) == 0:
+            return
+        self.kept = keep
+        idx = self.group[gone]
+        self.count -= np.bincount(idx, minlength=self.size)
+        for total, w in zip((self.ep, self.explained, self.abnormal), self._leaf_values):
+            total -= np.bincount(idx, weights=w[gone], minlength=self.size)
 
 
 def _group_ids(data: _Leaves, cuboid: tuple[int, ...]) -> tuple[np.ndarray, int, list[int]]:
