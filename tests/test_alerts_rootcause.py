@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ops_pipeline.alerts.attribution import SliceObservation, explain
 from ops_pipeline.alerts.leaves_csv import LeavesError, read_leaves
 from ops_pipeline.alerts.rootcause import find_root_causes
 from ops_pipeline.cli import main
@@ -161,3 +162,25 @@ def test_read_leaves_errors(tmp_path, text, problem):
         read_leaves(path)
     assert problem in str(error.value)
     assert str(path) in str(error.value)
+
+
+def test_the_one_dimension_drill_down_lists_shares_adding_up_to_at_most_100_percent():
+    # total 100 -> 60 (-40); ios -60 and android -30 dropped (90 of gross drop), web rose +50
+    slices = [SliceObservation("ios", 40, 100), SliceObservation("android", 70, 100), SliceObservation("web", 150, 100)]
+    drill = explain(260, 300, {"platform": slices})
+    # of the net change ios is 150% and android 75%; of the gross drop of 90, 2/3 and 1/3
+    assert [(s.dimension_value, s.share) for s in drill.top] == [("ios", pytest.approx(60 / 90)), ("android", 30 / 90)]
+    assert sum(s.share for s in drill.top) <= 1.0
+
+
+def test_the_one_dimension_drill_down_never_names_a_slice_that_moved_against_the_total():
+    # a pay rate, expected 0.3 = 50% ios at 0.1 + 50% web at 0.5; on D ios is 80% of the visits at 0.1 still and
+    # web 20% at 0.55 (+10% on its own): the total falls to 0.19 (-0.11), all of it from the mix. Effects:
+    # ios 0.8 x 0 + (0.8 - 0.5) x (0.1 - 0.3) = -0.06, web 0.2 x 0.05 + (0.2 - 0.5) x (0.5 - 0.3) = -0.05
+    slices = [
+        SliceObservation("ios", 0.1, 0.1, actual_weight=80, expected_weight=50),
+        SliceObservation("web", 0.55, 0.5, actual_weight=20, expected_weight=50),
+    ]
+    drill = explain(0.19, 0.3, {"platform": slices}, ratio=True)
+    # web has 45% of the drop by the mix, but rose on its own: not named
+    assert [(s.dimension_value, s.share) for s in drill.top] == [("ios", pytest.approx(0.06 / 0.11))]

@@ -121,7 +121,9 @@ def _listed(shares: Sequence[SliceContribution], total_change: float, top_n: int
     up to at most 100%. A slice whose own change goes against the total's
     (a ratio's mix effect can give it a positive share) is never named."""
     direction = 1.0 if total_change > 0 else -1.0
-    with_total = [s for s in shares if s.share > 0 and (s.relative_change is None or s.relative_change * direction > 0)]
+    with_total = [
+        s for s in shares if s.share > 0 and (s.relative_change is None or s.relative_change * direction >= 0)
+    ]
     scale = max(1.0, sum(s.share for s in shares if s.share > 0))
     # ties in share: the slice further above its usual size first
     ranked = [replace(s, share=s.share / scale) for s in sorted(with_total, key=lambda s: (-s.share, s.baseline_share))]
