@@ -108,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--trials", type=int, default=400, help="swings to inject (default: %(default)s)")
     evaluation.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
 
+    explain = commands.add_parser(
+        "explain", help="the dimension-value combinations that explain a change, as a JSON array"
+    )
+    explain.add_argument(
+        "--leaves",
+        type=Path,
+        required=True,
+        metavar="FILE.csv",
+        help="leaf slices: a column per dimension plus real and predict (default: none, it is required)",
+    )
+
     bench = commands.add_parser("bench", help="measure every stage on generated data (see README)")
     bench.add_argument(
         "--events", type=int, default=10_000_000, help="approximate number of events (default: %(default)s)"
@@ -123,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "explain":
+        return _explain(args.leaves)
     settings = Settings.from_env()
     if getattr(args, "landing", None):
         settings = replace(settings, landing_dir=args.landing.resolve())
@@ -241,6 +254,21 @@ def _report(settings: Settings, week_text: str | None) -> int:
         print(f"  {line}")
     said = "announced now" if announcement.new else "announced before, not again"
     print(f"Announcement: {said} (outbox status {announcement.status})")
+    return 0
+
+
+def _explain(leaves_file: Path) -> int:
+    import json
+
+    from ops_pipeline.alerts.leaves_csv import LeavesError, read_leaves
+    from ops_pipeline.alerts.rootcause import find_root_causes
+
+    try:
+        leaves = read_leaves(leaves_file)
+    except LeavesError as error:
+        print(f"ops-pipeline explain: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps([dict(cause.element) for cause in find_root_causes(leaves)], ensure_ascii=False))
     return 0
 
 

@@ -24,7 +24,7 @@ otherwise add up to a false story.)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ops_pipeline.alerts.detection import relative_change
 
@@ -112,6 +112,24 @@ def _ratio_effects(slices: Sequence[SliceObservation]) -> tuple[list[float], lis
     return effects, expected_weights
 
 
+def _listed(shares: Sequence[SliceContribution], total_change: float, top_n: int) -> tuple[SliceContribution, ...]:
+    """The slices to name: moved with the total, at most `top_n`, shares of the gross movement in its direction.
+
+    A slice's share of the net change can pass 100% when other slices moved
+    the other way (three slices at 67 + 32 + 18%): the listed shares are
+    divided by the sum of the positive ones when it is above 1, so they add
+    up to at most 100%. A slice whose own change goes against the total's
+    (a ratio's mix effect can give it a positive share) is never named."""
+    direction = 1.0 if total_change > 0 else -1.0
+    with_total = [
+        s for s in shares if s.share > 0 and (s.relative_change is None or s.relative_change * direction >= 0)
+    ]
+    scale = max(1.0, sum(s.share for s in shares if s.share > 0))
+    # ties in share: the slice further above its usual size first
+    ranked = [replace(s, share=s.share / scale) for s in sorted(with_total, key=lambda s: (-s.share, s.baseline_share))]
+    return tuple([s for s in ranked[:top_n] if s.share >= MIN_LISTED_SHARE] or ranked[:1])
+
+
 def explain(
     total_actual: float,
     total_expected: float,
@@ -131,9 +149,7 @@ def explain(
         shares = contributions(total_change, slices, ratio)
         score = max(s.share - s.baseline_share for s in shares)
         scores[dimension] = score
-        # ties in share: the slice further above its usual size first
-        ranked = sorted((s for s in shares if s.share > 0), key=lambda s: (-s.share, s.baseline_share))
-        top = tuple([s for s in ranked[:top_n] if s.share >= MIN_LISTED_SHARE] or ranked[:1])
+        top = _listed(shares, total_change, top_n)
         if best is None or score > best.score:
             best = DrillDown(dimension, score, top, scores)
     if best is None:
