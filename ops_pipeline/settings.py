@@ -58,9 +58,8 @@ class Settings:
     landing_settle_seconds: float = DEFAULT_LANDING_SETTLE_SECONDS
     schedule_cron: str = DEFAULT_SCHEDULE_CRON  # the daily schedule (off by default)
     schedule_timezone: str | None = None  # None: the reporting time zone
-    # Where dbt builds the models: "duckdb" (the warehouse file) or "spark" (ops_pipeline/spark.py).
-    engine: str = "duckdb"
-    spark_warehouse: Path | None = None  # None: spark-warehouse/ beside the warehouse
+    # The Spark warehouse of `dbt --target spark` (ops_pipeline/spark.py); None: spark-warehouse/ beside the warehouse
+    spark_warehouse: Path | None = None
 
     @property
     def dagster_home(self) -> Path:
@@ -69,7 +68,7 @@ class Settings:
 
     @property
     def spark_warehouse_path(self) -> Path:
-        """The Spark warehouse (Parquet tables in Spark's layout) of `--engine spark`."""
+        """The Spark warehouse (Parquet tables in Spark's layout) of the dbt target spark."""
         return self.spark_warehouse or self.warehouse.parent / "spark-warehouse"
 
     @property
@@ -106,19 +105,8 @@ class Settings:
             landing_settle_seconds=float(env.get("OPS_LANDING_SETTLE_SECONDS") or DEFAULT_LANDING_SETTLE_SECONDS),
             schedule_cron=env.get("OPS_SCHEDULE") or DEFAULT_SCHEDULE_CRON,
             schedule_timezone=env.get("OPS_SCHEDULE_TIMEZONE") or None,
-            engine=engine(env.get("OPS_ENGINE") or "duckdb"),
             spark_warehouse=Path(env["OPS_SPARK_WAREHOUSE"]).resolve() if env.get("OPS_SPARK_WAREHOUSE") else None,
         )
-
-
-ENGINES = ("duckdb", "spark")
-
-
-def engine(name: str) -> str:
-    """An engine name of ENGINES (OPS_ENGINE, `run --engine`); a ValueError names the choices."""
-    if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
-    return name
 
 
 def secret_config(name: str, value: str | None):
