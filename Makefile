@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,postgres,semantic,spark]'
-	@# pyspark (--engine spark, tests/test_spark_portability.py) needs a Java runtime: Debian's, when there is none.
+	@# pyspark (dbt --target spark, tests/test_spark_portability.py) needs a Java runtime: Debian's, when there is none.
 	command -v java >/dev/null || apt-get install -y --no-install-recommends $(JAVA_PACKAGE) \
 		|| { apt-get update && apt-get install -y --no-install-recommends $(JAVA_PACKAGE); }
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . >/dev/null

@@ -95,7 +95,7 @@ def local_session(spark_warehouse: str | Path):
     """A local Spark session on the warehouse dbt built, to read its tables (e.g. in a notebook or a test).
 
     The Derby metastore admits one process at a time: open it while no dbt run is on it."""
-    from pyspark.sql import SparkSession  # here: only `--engine spark` needs pyspark
+    from pyspark.sql import SparkSession  # here: only the Spark path needs pyspark
 
     builder = SparkSession.builder.master("local[*]").appName("ops_pipeline").enableHiveSupport()
     for key, value in session_conf(spark_warehouse).items():
