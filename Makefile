@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+JAVA_PACKAGE := openjdk-17-jre-headless
 
 .PHONY: install system-packages demo test lint ui bench docs lock clean
 
@@ -33,7 +34,10 @@ system-packages:
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,postgres,semantic]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,postgres,semantic,spark]'
+	@# pyspark (dbt --target spark, tests/test_spark_portability.py) needs a Java runtime: Debian's, when there is none.
+	command -v java >/dev/null || apt-get install -y --no-install-recommends $(JAVA_PACKAGE) \
+		|| { apt-get update && apt-get install -y --no-install-recommends $(JAVA_PACKAGE); }
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . >/dev/null
 	touch $(STAMP)
 

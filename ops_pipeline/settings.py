@@ -59,11 +59,18 @@ class Settings:
     schedule_cron: str = DEFAULT_SCHEDULE_CRON  # the daily schedule (off by default)
     schedule_timezone: str | None = None  # None: the reporting time zone
     reports_dir: Path | None = None  # None: reports beside the warehouse (weekly reports in its weekly/)
+    # The Spark warehouse of `dbt --target spark` (ops_pipeline/spark.py); None: spark-warehouse/ beside the warehouse
+    spark_warehouse: Path | None = None
 
     @property
     def dagster_home(self) -> Path:
         """The warehouse's own Dagster instance: runs, asset history and check results of one warehouse."""
         return self.instance_dir or self.warehouse.with_name(self.warehouse.name.removesuffix(".duckdb") + ".dagster")
+
+    @property
+    def spark_warehouse_path(self) -> Path:
+        """The Spark warehouse (Parquet tables in Spark's layout) of the dbt target spark."""
+        return self.spark_warehouse or self.warehouse.parent / "spark-warehouse"
 
     @property
     def serving_path(self) -> Path:
@@ -104,6 +111,7 @@ class Settings:
             schedule_cron=env.get("OPS_SCHEDULE") or DEFAULT_SCHEDULE_CRON,
             schedule_timezone=env.get("OPS_SCHEDULE_TIMEZONE") or None,
             reports_dir=Path(env["OPS_REPORTS_DIR"]).resolve() if env.get("OPS_REPORTS_DIR") else None,
+            spark_warehouse=Path(env["OPS_SPARK_WAREHOUSE"]).resolve() if env.get("OPS_SPARK_WAREHOUSE") else None,
         )
 
 

@@ -13,3 +13,9 @@
 {% macro default__business_date(column) -%}
     cast(({{ column }} at time zone '{{ var("timezone") }}') as date)
 {%- endmacro %}
+
+{#- Spark has no `at time zone`: its TIMESTAMP is an instant, from_utc_timestamp
+    gives the wall-clock time of that instant in the zone. -#}
+{% macro spark__business_date(column) -%}
+    to_date(from_utc_timestamp({{ column }}, '{{ var("timezone") }}'))
+{%- endmacro %}

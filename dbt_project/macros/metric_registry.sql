@@ -129,12 +129,12 @@ all_metrics as (
         {%- set numerator = _metric_input(metric.numerator) %}
         {%- set denominator = _metric_input(metric.denominator) %}
         {{ safe_divide(numerator, denominator) }} as value,
-        cast({{ numerator }} as double precision) as numerator,
-        cast({{ denominator }} as double precision) as denominator
+        cast({{ numerator }} as {{ type_double() }}) as numerator,
+        cast({{ denominator }} as {{ type_double() }}) as denominator
         {%- else %}
-        cast({{ metric.column }} as double precision) as value,
-        cast(null as double precision) as numerator,
-        cast(null as double precision) as denominator
+        cast({{ metric.column }} as {{ type_double() }}) as value,
+        cast(null as {{ type_double() }}) as numerator,
+        cast(null as {{ type_double() }}) as denominator
         {%- endif %}
 
     from {{ metric.relation }}

@@ -6,7 +6,7 @@
 
     {{ round_double('audience_match', 12) }}
     -> round(audience_match, 12)                                                     -- DuckDB
-    -> cast(round(cast(audience_match as numeric), 12) as double precision)         -- PostgreSQL
+    -> cast(round(cast(audience_match as numeric), 12) as {{ type_double() }})         -- PostgreSQL
 #}
 {% macro round_double(expression, decimals) -%}
     {{ return(adapter.dispatch('round_double', 'ops_pipeline')(expression, decimals)) }}
@@ -17,5 +17,5 @@
 {%- endmacro %}
 
 {% macro postgres__round_double(expression, decimals) -%}
-    cast(round(cast({{ expression }} as numeric), {{ decimals | int }}) as double precision)
+    cast(round(cast({{ expression }} as numeric), {{ decimals | int }}) as {{ type_double() }})
 {%- endmacro %}

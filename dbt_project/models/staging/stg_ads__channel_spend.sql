@@ -9,7 +9,7 @@ source as (
 renamed as (
 
     select
-        "date" as spend_date,
+        {{ adapter.quote("date") }} as spend_date,
         channel,
         campaign_id,
         campaign_name,

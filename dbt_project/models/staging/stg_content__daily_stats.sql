@@ -9,11 +9,11 @@ source as (
 renamed as (
 
     select
-        "date" as stat_date,
+        {{ adapter.quote("date") }} as stat_date,
         content_id,
         platform,
         title,
-        "format" as content_format,
+        {{ adapter.quote("format") }} as content_format,
         published_at,
         exposures,
         clicks,

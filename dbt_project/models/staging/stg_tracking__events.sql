@@ -1,18 +1,10 @@
 {#
     One row per event_id, on its business date. Incremental by business date:
     a run with var min_date recomputes every event_date >= min_date -
-    lookback_days (the pre_hook deletes those dates, then they are appended again), so a late event landing on
+    lookback_days (the pre_hook deletes those dates, then they are appended again;
+    configured in dbt_project.yml with the compact models), so a late event landing on
     D+1 lands on its own date D. Without min_date, every date is recomputed.
 #}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_run_window('event_date') }}",
-        on_schema_change='fail',
-    )
-}}
-
 {%- set recompute_window = is_incremental() and window_start() is not none %}
 
 with

@@ -52,11 +52,11 @@ final as (
         date,
         cast(dimension as {{ dbt.type_string() }}) as dimension,
         cast(dimension_value as {{ dbt.type_string() }}) as dimension_value,
-        cast(impressions as double precision) as ad_impressions,
-        cast(clicks as double precision) as ad_clicks,
-        cast(spend as double precision) as ad_spend,
-        cast(new_users as double precision) as channel_new_users,
-        cast(paid_gmv as double precision) as channel_paid_gmv
+        cast(impressions as {{ type_double() }}) as ad_impressions,
+        cast(clicks as {{ type_double() }}) as ad_clicks,
+        cast(spend as {{ type_double() }}) as ad_spend,
+        cast(new_users as {{ type_double() }}) as channel_new_users,
+        cast(paid_gmv as {{ type_double() }}) as channel_paid_gmv
 
     from slices
 

@@ -39,7 +39,7 @@ final as (
         date,
         cast(dimension as {{ dbt.type_string() }}) as dimension,
         cast(dimension_value as {{ dbt.type_string() }}) as dimension_value,
-        cast(events as double precision) as events
+        cast(events as {{ type_double() }}) as events
 
     from slices
 

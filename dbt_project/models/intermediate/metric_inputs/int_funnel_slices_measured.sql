@@ -96,10 +96,10 @@ final as (
         cast(dimension as {{ dbt.type_string() }}) as dimension,
         cast(dimension_value as {{ dbt.type_string() }}) as dimension_value,
         {%- for step in steps %}
-        cast(persons_{{ step.name }} as double precision) as persons_{{ step.name }},
+        cast(persons_{{ step.name }} as {{ type_double() }}) as persons_{{ step.name }},
         {%- endfor %}
-        cast(funnel_entrants as double precision) as funnel_entrants,
-        cast(funnel_completers as double precision) as funnel_completers
+        cast(funnel_entrants as {{ type_double() }}) as funnel_entrants,
+        cast(funnel_completers as {{ type_double() }}) as funnel_completers
 
     from company_and_slices
 

@@ -98,8 +98,8 @@ final as (
         payment_keys.date,
         cast(payment_keys.dimension as {{ dbt.type_string() }}) as dimension,
         cast(payment_keys.dimension_value as {{ dbt.type_string() }}) as dimension_value,
-        cast(coalesce(tracked_payments.tracked_payments, 0) as double precision) as tracked_payments,
-        cast(coalesce(backend_payments.paid_orders, 0) as double precision) as backend_paid_orders
+        cast(coalesce(tracked_payments.tracked_payments, 0) as {{ type_double() }}) as tracked_payments,
+        cast(coalesce(backend_payments.paid_orders, 0) as {{ type_double() }}) as backend_paid_orders
 
     from payment_keys
     left join tracked_payments

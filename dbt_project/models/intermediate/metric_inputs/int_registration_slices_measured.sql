@@ -64,7 +64,7 @@ final as (
         date,
         cast(dimension as {{ dbt.type_string() }}) as dimension,
         cast(dimension_value as {{ dbt.type_string() }}) as dimension_value,
-        cast(new_users as double precision) as new_users
+        cast(new_users as {{ type_double() }}) as new_users
 
     from company_and_slices
 

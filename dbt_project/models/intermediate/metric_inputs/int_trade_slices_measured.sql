@@ -201,10 +201,10 @@ final as (
         date,
         cast(dimension as {{ dbt.type_string() }}) as dimension,
         cast(dimension_value as {{ dbt.type_string() }}) as dimension_value,
-        cast(dau as double precision) as dau,
-        cast(paying_users as double precision) as paying_users,
+        cast(dau as {{ type_double() }}) as dau,
+        cast(paying_users as {{ type_double() }}) as paying_users,
         {%- for measure in order_measures %}
-        cast({{ measure }} as double precision) as {{ measure }}{% if not loop.last %},{% endif %}{% endfor %}
+        cast({{ measure }} as {{ type_double() }}) as {{ measure }}{% if not loop.last %},{% endif %}{% endfor %}
 
     from company_and_slices
 

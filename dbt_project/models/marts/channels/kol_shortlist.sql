@@ -84,7 +84,7 @@ final as (
         cumulative_cost,
         cumulative_attributed_gmv,
         {{ safe_divide('cumulative_attributed_gmv', 'cumulative_cost') }} as cumulative_roi,
-        cast({{ var('shortlist_budget') }} as double precision) as budget,
+        cast({{ var('shortlist_budget') }} as {{ type_double() }}) as budget,
         {{ var('shortlist_budget') }} - cumulative_cost as budget_remaining
 
     from running_totals

@@ -183,7 +183,7 @@ tracking_only_rows as (
         cast(null as bigint) as exposures,
         cast(null as bigint) as clicks,
         cast(null as bigint) as reads,
-        cast(null as double precision) as dwell_seconds_total,
+        cast(null as {{ type_double() }}) as dwell_seconds_total,
         cast(null as bigint) as likes,
         cast(null as bigint) as comments,
         cast(null as bigint) as shares,
