@@ -244,7 +244,14 @@ def test_webhook_posts_the_summary_and_where_the_report_is(report, fresh_warehou
 def test_a_daemon_run_that_completes_the_week_requests_its_report(report):
     """The run status sensor on the session's real pipeline run: skipped as it is (a command-line run
     builds its week itself), the week's partition requested for the same run launched by the daemon."""
-    from dagster import DagsterEventType, DagsterInstance, RunRequest, SkipReason, build_run_status_sensor_context
+    from dagster import (
+        DagsterEventType,
+        DagsterInstance,
+        DagsterRunStatus,
+        RunRequest,
+        SkipReason,
+        build_run_status_sensor_context,
+    )
 
     from ops_pipeline.definitions import build_definitions
     from ops_pipeline.instance import PID_TAG
@@ -253,7 +260,8 @@ def test_a_daemon_run_that_completes_the_week_requests_its_report(report):
     settings = replace(Settings.from_env(), landing_dir=report["run"].landing, warehouse=report["run"].warehouse)
     sensor = build_definitions(settings).resolve_sensor_def("report_completed_week")
     instance = DagsterInstance.from_config(str(run_dir / "dagster_home"))
-    (run,) = [r for r in instance.get_runs() if r.job_name == "pipeline"]
+    # the session's first pipeline run (the command line's); later tests of the session may add others
+    run = [r for r in instance.get_runs() if r.job_name == "pipeline" and r.status == DagsterRunStatus.SUCCESS][-1]
     success = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_SUCCESS)[0].dagster_event
 
     def evaluate(dagster_run):
