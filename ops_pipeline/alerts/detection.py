@@ -32,6 +32,7 @@ class Baseline:
     scale: float | None
     history_days: int
     reason: str = ""
+    basis: str = ""  # how the expected value was found, for people: "median of the last 4 Tuesdays"
 
     @property
     def sufficient(self) -> bool:
@@ -56,6 +57,7 @@ class Detection:
     history_days: int
     decision: str
     reason: str
+    basis: str = ""  # the baseline's Baseline.basis
 
     @property
     def fired(self) -> bool:
@@ -87,7 +89,7 @@ def baseline(series: Mapping[date, float | None], day: date) -> Baseline:
             errors.append(abs(value - median(others)))
     mad = median(errors) if errors else 0.0
     scale = max(MAD_TO_SIGMA * mad, SCALE_FLOOR_SHARE * abs(expected), 1e-9)
-    return Baseline(expected, scale, len(window))
+    return Baseline(expected, scale, len(window), basis=f"median of the last {len(same_weekday)} {day:%A}s")
 
 
 def relative_change(value: float, expected: float) -> float | None:
@@ -122,7 +124,9 @@ def detect(
     watched_volume = max(v for v in (volume, expected_volume, 0.0) if v is not None)
 
     def decided(decision: str, reason: str) -> Detection:
-        return Detection(value, base.expected, z, change, watched_volume, base.history_days, decision, reason)
+        return Detection(
+            value, base.expected, z, change, watched_volume, base.history_days, decision, reason, base.basis
+        )
 
     if watched_volume < rule.min_volume:
         return decided(LOW_VOLUME, f"volume {watched_volume:g} below min_volume {rule.min_volume:g}")
