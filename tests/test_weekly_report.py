@@ -83,26 +83,20 @@ def marts(report):
             "wau": conn.execute("select wau from marts.kpi_daily where date = ?", [WEEK.end]).fetchone()[0],
             "previous_paid_gmv": one(f"select sum(paid_gmv) {kpi}", *PREVIOUS)[0],
         }
-        steps = dict(
-            conn.execute(
-                "select step_name, sum(persons) from marts.funnel_daily where date between ? and ? group by all",
-                [WEEK.start, WEEK.end],
-            ).fetchall()
+
+        def per_key(sql):
+            return dict(conn.execute(sql, [WEEK.start, WEEK.end]).fetchall())
+
+        steps = per_key(
+            "select step_name, sum(persons) from marts.funnel_daily where date between ? and ? group by all"
         )
-        spend = dict(
-            conn.execute(
-                "select channel, sum(spend) from marts.channel_daily where date between ? and ? and spend > 0 "
-                "group by all",
-                [WEEK.start, WEEK.end],
-            ).fetchall()
+        spend = per_key(
+            "select channel, sum(spend) from marts.channel_daily where date between ? and ? and spend > 0 group by all"
         )
         segments = dict(conn.execute("select segment, count(*) from marts.rfm_segments group by all").fetchall())
-        quarantine = dict(
-            conn.execute(
-                "select source, sum(rows_quarantined) from raw.ingestion_log where landing_date between ? and ? "
-                "group by all",
-                [WEEK.start, WEEK.end],
-            ).fetchall()
+        quarantine = per_key(
+            "select source, sum(rows_quarantined) from raw.ingestion_log "
+            "where landing_date between ? and ? group by all"
         )
     return {"figures": figures, "steps": steps, "spend": spend, "segments": segments, "quarantine": quarantine}
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
@@ -134,17 +135,22 @@ def _structural_draws(y: np.ndarray, horizon: int, seed: int) -> np.ndarray:
     by maximum likelihood. Each path starts from the filtered state at the pre-period's end, drawn with its
     uncertainty, and adds level, slope and observation shocks day by day, so the band widens with the horizon
     and a slope that drifted before the start keeps its latest value."""
+    fitted = _fitted(tuple(np.log(y[:PRE_DAYS])))
+    paths = fitted.simulate(horizon, repetitions=PATHS, anchor="end", rng=np.random.default_rng(seed))
+    return np.exp(np.asarray(paths).reshape(horizon, PATHS).T)
+
+
+@lru_cache(maxsize=32)
+def _fitted(log_pre: tuple[float, ...]):
+    """The structural model fitted on one pre-period: a campaign's window and its post-campaign week share
+    the fit (the expensive part), each simulating its own horizon."""
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-    model = UnobservedComponents(
-        np.log(y[:PRE_DAYS]), level="local linear trend", seasonal=7, stochastic_seasonal=False
-    )
+    model = UnobservedComponents(np.array(log_pre), level="local linear trend", seasonal=7, stochastic_seasonal=False)
     with warnings.catch_warnings():  # a variance that goes to its bound of 0 is an answer, not a failure
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fitted = model.fit(disp=False, method="powell", maxiter=500)
-    paths = fitted.simulate(horizon, repetitions=PATHS, anchor="end", rng=np.random.default_rng(seed))
-    return np.exp(np.asarray(paths).reshape(horizon, PATHS).T)
+        return model.fit(disp=False, method="powell", maxiter=500)
 
 
 def companywide_estimate(total: Series, window: slice, seed: int = 0) -> Estimate:
